@@ -1,0 +1,193 @@
+"""Exercise checkers: a wrong answer gets a hint, never the solution.
+
+Every expected value is computed from real torch layers when the check runs, so the
+checkers stay true if a lesson changes its numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+__all__ = ["Exercise", "EXERCISES", "evaluate", "check", "question"]
+
+UNANSWERED = "unanswered"
+CORRECT = "correct"
+WRONG = "wrong"
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One exercise: its question, how to compute the expected answer, and hints."""
+
+    key: str
+    question: str
+    expected: Callable[[], Any]
+    hint: Callable[[Any, Any], str]
+    kind: str = "int"  # int | shape | float
+
+
+def _out_len(layer: nn.Module, size: int, channels: int = 1) -> tuple[int, ...]:
+    with torch.no_grad():
+        return tuple(layer(torch.zeros(1, channels, size, size)).shape)
+
+
+def _n_params(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def _fc1_share() -> float:
+    from .model import DigitRecognizer
+
+    model = DigitRecognizer()
+    return 100.0 * _n_params(model.fc1) / _n_params(model)
+
+
+def _params_fc1_256() -> int:
+    from .model import DigitRecognizer
+
+    model = DigitRecognizer()
+    model.fc1 = nn.Linear(9216, 256)
+    model.fc2 = nn.Linear(256, 10)
+    return _n_params(model)
+
+
+def _shape_after_pool() -> tuple[int, ...]:
+    from .model import DigitRecognizer
+
+    model = DigitRecognizer().eval()
+    x = torch.zeros(1, 1, 28, 28)
+    with torch.no_grad():
+        x = nn.functional.relu(model.conv2(nn.functional.relu(model.conv1(x))))
+        return tuple(nn.functional.max_pool2d(x, 2).shape)
+
+
+def _generic(rule: str) -> Callable[[Any, Any], str]:
+    def hint(answer: Any, expected: Any) -> str:
+        if isinstance(expected, int) and isinstance(answer, int):
+            direction = "偏大" if answer > expected else "偏小"
+            return f"{answer} {direction}了。{rule}"
+        return rule
+
+    return hint
+
+
+def _hint_out_size(answer: Any, expected: Any) -> str:
+    if isinstance(answer, int) and abs(answer - expected) == 1:
+        return "只差 1：检查公式末尾的 “+1”，以及除以步长后是向下取整。"
+    return "用公式 ⌊(n + 2p − d(k−1) − 1) / s⌋ + 1，逐项代入 n、k、s、p、d。"
+
+
+def _hint_params(answer: Any, expected: Any) -> str:
+    if isinstance(answer, int) and answer > 0 and expected % answer == 0:
+        return "像是只数了一部分：权重是 out×in×k×k，别漏了每个输出通道的偏置。"
+    return "参数量 = 权重（out_channels × in_channels × k × k）+ 偏置（out_channels）。"
+
+
+def _hint_shape(answer: Any, expected: Any) -> str:
+    if isinstance(answer, tuple) and len(answer) != len(expected):
+        return f"维度个数不对：答案应有 {len(expected)} 个维度（批大小、通道、高、宽）。"
+    return "从 28×28 出发，两次 3×3 卷积各减 2，2×2 池化再减半；通道数看 conv2。"
+
+
+EXERCISES: dict[str, Exercise] = {
+    e.key: e
+    for e in [
+        Exercise(
+            "00.shape_after_pool",
+            "一张 1×1×28×28 的图片经过 conv1→ReLU→conv2→ReLU→max_pool2d(2) 后，形状是什么？（写成元组）",
+            _shape_after_pool,
+            _hint_shape,
+            kind="shape",
+        ),
+        Exercise(
+            "00.fc1_share",
+            "fc1 的参数占整个模型参数的百分之多少？（保留一位小数，如 12.3）",
+            _fc1_share,
+            lambda a, e: "fc1 的参数 = 9216×128 + 128；用它除以模型参数总数，再乘 100。",
+            kind="float",
+        ),
+        Exercise(
+            "00.params_fc1_256",
+            "若把 fc1 改成 256 个输出（fc2 相应改成 256→10），模型共有多少参数？",
+            _params_fc1_256,
+            _generic("卷积层不变；fc1 变成 9216×256+256，fc2 变成 256×10+10。"),
+        ),
+        Exercise(
+            "03.out_k5_s2_p1",
+            "nn.Conv2d(1, 8, kernel_size=5, stride=2, padding=1) 作用于 28×28 输入，输出的边长是多少？",
+            lambda: _out_len(nn.Conv2d(1, 8, kernel_size=5, stride=2, padding=1), 28)[-1],
+            _hint_out_size,
+        ),
+        Exercise(
+            "03.out_dilation2",
+            "nn.Conv2d(1, 1, kernel_size=3, dilation=2) 作用于 28×28 输入，输出的边长是多少？",
+            lambda: _out_len(nn.Conv2d(1, 1, kernel_size=3, dilation=2), 28)[-1],
+            _generic("空洞（dilation）d 让 k×k 的核覆盖 d(k−1)+1 个像素；再代入输出尺寸公式。"),
+        ),
+        Exercise(
+            "03.params_rgb",
+            "若输入是 RGB 彩色图（3 通道），nn.Conv2d(3, 32, 3) 有多少个参数？",
+            lambda: _n_params(nn.Conv2d(3, 32, 3)),
+            _hint_params,
+        ),
+        Exercise(
+            "03.same_padding_k7",
+            "stride=1、kernel_size=7 时，padding 取多少才能让 28×28 的输出仍是 28×28？",
+            lambda: next(p for p in range(8) if _out_len(nn.Conv2d(1, 1, 7, padding=p), 28)[-1] == 28),
+            _generic("输出边长 = n + 2p − k + 1；要它等于 n，解出 p。"),
+        ),
+    ]
+}
+
+
+def question(key: str) -> str:
+    """The text of exercise ``key``."""
+    if key not in EXERCISES:
+        raise ValueError(f"exercise {key!r} does not exist; known: {sorted(EXERCISES)}")
+    return EXERCISES[key].question
+
+
+def _normalise(answer: Any, kind: str) -> Any:
+    if kind == "shape":
+        if isinstance(answer, torch.Size):
+            return tuple(answer)
+        if isinstance(answer, list):
+            return tuple(answer)
+    if kind == "int" and isinstance(answer, float) and answer.is_integer():
+        return int(answer)
+    return answer
+
+
+def evaluate(key: str, answer: Any) -> tuple[str, str]:
+    """Return ``(status, message)``; status is ``unanswered``, ``correct`` or ``wrong``."""
+    if key not in EXERCISES:
+        raise ValueError(f"exercise {key!r} does not exist; known: {sorted(EXERCISES)}")
+    ex = EXERCISES[key]
+    if answer is None or answer is ...:
+        return UNANSWERED, f"[{key}] 尚未作答：把 None 换成你的答案，再运行本单元。"
+    expected = ex.expected()
+    answer = _normalise(answer, ex.kind)
+    if ex.kind == "float":
+        if isinstance(answer, bool) or not isinstance(answer, (int, float)):
+            return WRONG, f"[{key}] 答案应是一个数，收到的是 {type(answer).__name__}。"
+        if abs(float(answer) - expected) <= 0.05 + 1e-9:
+            return CORRECT, f"[{key}] 正确！"
+        return WRONG, f"[{key}] 还不对。提示：{ex.hint(answer, expected)}"
+    if ex.kind == "int" and (isinstance(answer, bool) or not isinstance(answer, int)):
+        return WRONG, f"[{key}] 答案应是整数，收到的是 {type(answer).__name__}。"
+    if ex.kind == "shape" and not (isinstance(answer, tuple) and all(isinstance(v, int) for v in answer)):
+        return WRONG, f"[{key}] 答案应是由整数组成的元组，例如 (1, 2, 3, 4)。"
+    if answer == expected:
+        return CORRECT, f"[{key}] 正确！"
+    return WRONG, f"[{key}] 还不对。提示：{ex.hint(answer, expected)}"
+
+
+def check(key: str, answer: Any) -> bool | None:
+    """Print the verdict for a learner's answer; return True/False, or None if unanswered."""
+    status, message = evaluate(key, answer)
+    print(("✅ " if status == CORRECT else "❌ " if status == WRONG else "⏳ ") + message)
+    return None if status == UNANSWERED else status == CORRECT

@@ -1,0 +1,131 @@
+"""Parameter counts and multiply-adds per layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+from torch import nn
+
+__all__ = [
+    "ParamRow",
+    "param_table",
+    "count_params",
+    "MacRow",
+    "macs_table",
+    "format_params",
+    "format_macs",
+]
+
+
+@dataclass(frozen=True)
+class ParamRow:
+    """One named parameter tensor."""
+
+    name: str
+    shape: tuple[int, ...]
+    count: int
+    trainable: bool
+
+
+def param_table(model: nn.Module) -> list[ParamRow]:
+    """Every registered parameter of ``model`` with its shape and element count."""
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"model={type(model).__name__} must be an nn.Module")
+    return [
+        ParamRow(name, tuple(p.shape), p.numel(), p.requires_grad)
+        for name, p in model.named_parameters()
+    ]
+
+
+def count_params(model: nn.Module, trainable_only: bool = False) -> int:
+    """Total number of parameter elements (optionally only those with ``requires_grad``)."""
+    return sum(r.count for r in param_table(model) if r.trainable or not trainable_only)
+
+
+@dataclass(frozen=True)
+class MacRow:
+    """Multiply-adds one layer spends on one forward pass of the given input."""
+
+    name: str
+    kind: str
+    output_shape: tuple[int, ...]
+    macs: int
+
+
+def _layer_macs(module: nn.Module, inp: torch.Tensor, out: torch.Tensor) -> int:
+    if isinstance(module, nn.Conv2d):
+        kh, kw = module.kernel_size
+        per_output = (module.in_channels // module.groups) * kh * kw
+        return out.numel() * per_output
+    if isinstance(module, nn.Linear):
+        return out.numel() * module.in_features
+    return 0
+
+
+def macs_table(model: nn.Module, x: torch.Tensor) -> list[MacRow]:
+    """Multiply-adds of each Conv2d and Linear layer for input ``x``, measured with hooks.
+
+    A convolution output element costs ``in_channels/groups * kh * kw`` multiply-adds, a
+    linear output element ``in_features``. Bias additions, activations and pooling are
+    not counted (they are comparisons or single adds, far fewer). The counts are for the
+    whole batch in ``x``; pass one image to get per-image numbers.
+    """
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"model={type(model).__name__} must be an nn.Module")
+    if not isinstance(x, torch.Tensor):
+        raise ValueError(f"x={type(x).__name__} must be a torch.Tensor")
+    rows: list[MacRow] = []
+    handles = []
+
+    def make_hook(name: str):
+        def hook(module: nn.Module, inputs, output) -> None:
+            rows.append(
+                MacRow(name, type(module).__name__, tuple(output.shape), _layer_macs(module, inputs[0], output))
+            )
+
+        return hook
+
+    try:
+        for name, module in model.named_modules():
+            if isinstance(module, (nn.Conv2d, nn.Linear)):
+                handles.append(module.register_forward_hook(make_hook(name)))
+        with torch.no_grad():
+            model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    return rows
+
+
+def _table(head: Sequence[str], body: Sequence[Sequence[str]], right: set[int]) -> str:
+    widths = [max(len(c) for c in col) for col in zip(head, *body)]
+
+    def fmt(row: Sequence[str]) -> str:
+        cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))]
+        return "  ".join(cells).rstrip()
+
+    return "\n".join([fmt(head), "  ".join("-" * w for w in widths), *map(fmt, body)])
+
+
+def format_params(rows: Sequence[ParamRow]) -> str:
+    """Text table of parameters with each tensor's share of the total and a total line."""
+    total = sum(r.count for r in rows)
+    body = [
+        [r.name, "×".join(map(str, r.shape)), f"{r.count:,}", f"{100 * r.count / total:.2f}%"]
+        for r in rows
+    ]
+    body.append(["total", "", f"{total:,}", "100.00%"])
+    return _table(["parameter", "shape", "count", "share"], body, {2, 3})
+
+
+def format_macs(rows: Sequence[MacRow]) -> str:
+    """Text table of multiply-adds per layer with shares and a total line."""
+    total = sum(r.macs for r in rows)
+    body = [
+        [r.name, r.kind, "×".join(map(str, r.output_shape)), f"{r.macs:,}", f"{100 * r.macs / total:.2f}%"]
+        for r in rows
+    ]
+    body.append(["total", "", "", f"{total:,}", "100.00%"])
+    return _table(["layer", "type", "output", "multiply-adds", "share"], body, {3, 4})

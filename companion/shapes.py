@@ -1,0 +1,179 @@
+"""Output-size formulas for convolution and pooling, and shape tracing with hooks."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import torch
+from torch import nn
+
+__all__ = [
+    "conv_output_size",
+    "pool_output_size",
+    "same_padding",
+    "LayerShape",
+    "trace_shapes",
+    "format_trace",
+]
+
+
+def _check_int(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name}={value!r} must be an integer")
+    if value < minimum:
+        raise ValueError(f"{name}={value!r} must be >= {minimum}")
+    return value
+
+
+def conv_output_size(
+    size: int,
+    kernel_size: int,
+    stride: int = 1,
+    padding: int | str = 0,
+    dilation: int = 1,
+) -> int:
+    """Length of one spatial axis after ``nn.Conv2d``.
+
+    ``floor((size + 2*padding - dilation*(kernel_size-1) - 1) / stride) + 1``.
+    ``padding`` may be an int, ``'valid'`` (0) or ``'same'`` (output = input; torch
+    allows it only with ``stride=1``).
+    """
+    _check_int("size", size, 1)
+    _check_int("kernel_size", kernel_size, 1)
+    _check_int("stride", stride, 1)
+    _check_int("dilation", dilation, 1)
+    if isinstance(padding, str):
+        if padding == "valid":
+            padding = 0
+        elif padding == "same":
+            if stride != 1:
+                raise ValueError(f"padding='same' needs stride=1, got stride={stride}")
+            return size
+        else:
+            raise ValueError(f"padding={padding!r} must be an integer >= 0, 'valid' or 'same'")
+    _check_int("padding", padding, 0)
+    span = dilation * (kernel_size - 1) + 1
+    if span > size + 2 * padding:
+        raise ValueError(
+            f"kernel_size={kernel_size} (dilation={dilation}, span {span}) is larger than "
+            f"the padded input {size}+2*{padding}={size + 2 * padding}; the rule is "
+            "dilation*(kernel_size-1)+1 <= size+2*padding"
+        )
+    return (size + 2 * padding - span) // stride + 1
+
+
+def pool_output_size(
+    size: int,
+    kernel_size: int,
+    stride: int | None = None,
+    padding: int = 0,
+    dilation: int = 1,
+    ceil_mode: bool = False,
+) -> int:
+    """Length of one spatial axis after ``max_pool2d`` / ``avg_pool2d``.
+
+    ``stride`` defaults to ``kernel_size`` as in torch. ``padding`` may be at most half
+    the kernel. With ``ceil_mode`` the division rounds up, but a window may not start
+    in the right padding (torch's rule).
+    """
+    _check_int("size", size, 1)
+    _check_int("kernel_size", kernel_size, 1)
+    stride = kernel_size if stride is None else _check_int("stride", stride, 1)
+    _check_int("padding", padding, 0)
+    _check_int("dilation", dilation, 1)
+    if 2 * padding > kernel_size:
+        raise ValueError(
+            f"padding={padding} must be at most half of kernel_size={kernel_size}"
+        )
+    span = dilation * (kernel_size - 1) + 1
+    if span > size + 2 * padding:
+        raise ValueError(
+            f"kernel_size={kernel_size} (dilation={dilation}, span {span}) is larger than "
+            f"the padded input {size}+2*{padding}={size + 2 * padding}"
+        )
+    num = size + 2 * padding - span
+    out = (math.ceil(num / stride) if ceil_mode else num // stride) + 1
+    if ceil_mode and (out - 1) * stride >= size + padding:
+        out -= 1
+    return out
+
+
+def same_padding(kernel_size: int) -> int:
+    """The note's rule ``(kernel_size - 1) // 2``; keeps the size only for odd kernels, stride 1."""
+    _check_int("kernel_size", kernel_size, 1)
+    return (kernel_size - 1) // 2
+
+
+@dataclass(frozen=True)
+class LayerShape:
+    """One row of a shape trace."""
+
+    name: str
+    kind: str
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    params: int
+
+
+def _shape(obj: Any) -> tuple[int, ...]:
+    if isinstance(obj, torch.Tensor):
+        return tuple(obj.shape)
+    if isinstance(obj, (tuple, list)) and obj and isinstance(obj[0], torch.Tensor):
+        return tuple(obj[0].shape)
+    return ()
+
+
+def trace_shapes(model: nn.Module, x: torch.Tensor) -> list[LayerShape]:
+    """Run ``model(x)`` once with forward hooks on every leaf module and return, in call
+    order, each layer's input and output shape and its own parameter count.
+
+    The hooks are removed afterwards, also when the forward pass raises.
+    """
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"model={type(model).__name__} must be an nn.Module")
+    if not isinstance(x, torch.Tensor):
+        raise ValueError(f"x={type(x).__name__} must be a torch.Tensor")
+    rows: list[LayerShape] = []
+    handles = []
+
+    def make_hook(name: str):
+        def hook(module: nn.Module, inputs: Sequence[Any], output: Any) -> None:
+            rows.append(
+                LayerShape(
+                    name=name,
+                    kind=type(module).__name__,
+                    input_shape=_shape(inputs),
+                    output_shape=_shape(output),
+                    params=sum(p.numel() for p in module.parameters(recurse=False)),
+                )
+            )
+
+        return hook
+
+    try:
+        for name, module in model.named_modules():
+            if name and not any(True for _ in module.children()):
+                handles.append(module.register_forward_hook(make_hook(name)))
+        with torch.no_grad():
+            model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    return rows
+
+
+def format_trace(rows: Sequence[LayerShape]) -> str:
+    """Plain-text table of a trace (stable text, good for notebooks and tests)."""
+    head = ("layer", "type", "input", "output", "params")
+    body = [
+        (r.name, r.kind, "×".join(map(str, r.input_shape)), "×".join(map(str, r.output_shape)), f"{r.params:,}")
+        for r in rows
+    ]
+    widths = [max(len(str(c)) for c in col) for col in zip(head, *body)]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(head, widths)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    for row in body:
+        lines.append("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
+    return "\n".join(lines)

@@ -1,0 +1,119 @@
+"""Plotting helpers (matplotlib is imported only when this module is)."""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import torch
+
+__all__ = ["use_chinese_font", "show_digit", "show_grid", "show_filters", "show_feature_maps"]
+
+
+CJK_FONT = "Noto Sans CJK SC"
+
+
+def use_chinese_font() -> str:
+    """Let matplotlib draw Chinese labels with Noto Sans CJK SC (shipped by the package
+    ``mplfonts``, found without importing it). Returns the font family now in use."""
+    import importlib.util
+    from pathlib import Path
+
+    from matplotlib import font_manager
+
+    spec = importlib.util.find_spec("mplfonts")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("the Chinese font comes with the package mplfonts, which is not installed")
+    path = Path(list(spec.submodule_search_locations)[0]) / "fonts" / "NotoSansCJKsc-Regular.otf"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing from the installed mplfonts")
+    if CJK_FONT not in {f.name for f in font_manager.fontManager.ttflist}:
+        font_manager.fontManager.addfont(str(path))
+    plt.rcParams["font.sans-serif"] = [CJK_FONT, "DejaVu Sans"]
+    plt.rcParams["font.family"] = "sans-serif"
+    plt.rcParams["axes.unicode_minus"] = False
+    return CJK_FONT
+
+
+def _grid(n: int, ncols: int | None) -> tuple[int, int]:
+    if n < 1:
+        raise ValueError(f"n={n} images: need at least one")
+    ncols = ncols or min(n, 8)
+    if ncols < 1:
+        raise ValueError(f"ncols={ncols} must be >= 1")
+    return math.ceil(n / ncols), ncols
+
+
+def show_grid(
+    images: torch.Tensor | Sequence[torch.Tensor],
+    titles: Sequence[str] | None = None,
+    ncols: int | None = None,
+    cmap: str = "gray",
+    size: float = 1.3,
+    suptitle: str | None = None,
+    symmetric: bool = False,
+):
+    """Draw 2-D images in a grid; returns the figure. ``symmetric`` centres the colour
+    scale on zero (for filters with negative weights)."""
+    imgs = [torch.as_tensor(im).detach().float().cpu().squeeze() for im in images]
+    for i, im in enumerate(imgs):
+        if im.dim() != 2:
+            raise ValueError(f"image {i} has shape {tuple(im.shape)}; each must be 2-D after squeeze")
+    if titles is not None and len(titles) != len(imgs):
+        raise ValueError(f"{len(titles)} titles for {len(imgs)} images")
+    nrows, ncols = _grid(len(imgs), ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.4 if suptitle else 0)), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for i, (ax, im) in enumerate(zip(axes.flat, imgs)):
+        kw = {}
+        if symmetric:
+            lim = float(im.abs().max()) or 1.0
+            kw = {"vmin": -lim, "vmax": lim}
+        ax.imshow(im.numpy(), cmap=cmap, **kw)
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=8)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def show_digit(image: torch.Tensor, title: str | None = None, size: float = 2.5):
+    """Draw one digit (28×28, or 1×28×28, or 1×1×28×28); returns the figure."""
+    im = torch.as_tensor(image).detach().float().cpu().squeeze()
+    if im.dim() != 2:
+        raise ValueError(f"image has shape {tuple(torch.as_tensor(image).shape)}; expected one 2-D image")
+    fig, ax = plt.subplots(figsize=(size, size))
+    ax.imshow(im.numpy(), cmap="gray")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_filters(weight: torch.Tensor, ncols: int = 8, in_channel: int = 0):
+    """Draw the kernels of a Conv2d weight (out, in, k, k) for one input channel."""
+    w = torch.as_tensor(weight).detach().cpu()
+    if w.dim() != 4:
+        raise ValueError(f"weight has shape {tuple(w.shape)}; expected (out, in, kh, kw)")
+    if not 0 <= in_channel < w.shape[1]:
+        raise ValueError(f"in_channel={in_channel} must be in 0..{w.shape[1] - 1}")
+    return show_grid(
+        [k[in_channel] for k in w], titles=[f"#{i}" for i in range(w.shape[0])], ncols=ncols, cmap="bwr", symmetric=True
+    )
+
+
+def show_feature_maps(maps: torch.Tensor, ncols: int = 8, limit: int | None = None, suptitle: str | None = None):
+    """Draw the channels of one feature map (C, H, W) or (1, C, H, W)."""
+    m = torch.as_tensor(maps).detach().cpu()
+    if m.dim() == 4 and m.shape[0] == 1:
+        m = m[0]
+    if m.dim() != 3:
+        raise ValueError(f"maps has shape {tuple(torch.as_tensor(maps).shape)}; expected (C, H, W) or (1, C, H, W)")
+    if limit is not None:
+        m = m[:limit]
+    return show_grid(list(m), titles=[f"ch {i}" for i in range(m.shape[0])], ncols=ncols, cmap="viridis", suptitle=suptitle)

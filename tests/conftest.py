@@ -1,0 +1,25 @@
+"""Test settings shared by the unit tests and the nbval run of the notebooks."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Notebooks run on the CPU unless a caller (make test-cuda) says otherwise; the kernel
+# started by nbval inherits this environment.
+os.environ.setdefault("COURSE_DEVICE", "cpu")
+os.environ.setdefault("PYTHONHASHSEED", "0")
+
+
+def pytest_configure(config):
+    # Always use the kernel of the environment pytest runs in (the project's venv),
+    # whatever kernel a notebook's metadata names.
+    if hasattr(config.option, "nbval_current_env"):
+        config.option.nbval_current_env = True
+        # Generous per-cell limit: the slowest lesson cells train for a while on 2 cores.
+        config.option.nbval_cell_timeout = 600
+        config.option.nbval_kernel_startup_timeout = 120
+        if not config.option.nbval_sanitize_with and not config.option.sanitize_with:
+            config.option.nbval_sanitize_with = str(ROOT / "tests" / "sanitize.cfg")

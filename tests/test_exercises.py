@@ -1,0 +1,86 @@
+"""Every exercise: its solution passes, wrong answers get a hint, not the answer."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from companion import exercises
+from companion.exercises import EXERCISES, check, evaluate, question
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# The instructors' solutions, computed the way a learner would (formula or experiment).
+SOLUTIONS = {
+    "00.shape_after_pool": (1, 64, 12, 12),
+    "00.fc1_share": round(100 * (9216 * 128 + 128) / 1_199_882, 1),
+    "00.params_fc1_256": 320 + 18496 + (9216 * 256 + 256) + (256 * 10 + 10),
+    "03.out_k5_s2_p1": (28 + 2 * 1 - 5) // 2 + 1,
+    "03.out_dilation2": 28 - 2 * (3 - 1),
+    "03.params_rgb": 32 * 3 * 3 * 3 + 32,
+    "03.same_padding_k7": (7 - 1) // 2,
+}
+
+
+def test_every_exercise_has_a_solution():
+    assert set(SOLUTIONS) == set(EXERCISES)
+
+
+@pytest.mark.parametrize("key", sorted(SOLUTIONS))
+def test_solution_is_accepted(key):
+    assert evaluate(key, SOLUTIONS[key])[0] == "correct"
+
+
+@pytest.mark.parametrize("key", sorted(SOLUTIONS))
+def test_wrong_answer_gets_a_hint_without_the_solution(key):
+    sol = SOLUTIONS[key]
+    wrong = tuple(v + 1 for v in sol) if isinstance(sol, tuple) else sol + 7
+    status, message = evaluate(key, wrong)
+    assert status == "wrong" and "提示" in message
+    hint = message.split("提示：", 1)[1].replace(str(wrong), "")
+    assert not re.search(rf"(?<![\d.]){re.escape(str(sol))}(?![\d.])", hint), hint
+
+
+def test_unanswered_and_types(capsys):
+    assert check("03.params_rgb", None) is None
+    assert "尚未作答" in capsys.readouterr().out
+    assert evaluate("03.params_rgb", "896")[0] == "wrong"
+    assert evaluate("03.params_rgb", 896.0)[0] == "correct"
+    assert evaluate("00.shape_after_pool", torch.Size([1, 64, 12, 12]))[0] == "correct"
+    assert evaluate("00.shape_after_pool", [1, 64, 12])[0] == "wrong"
+    assert check("03.params_rgb", 896) is True
+    assert check("03.params_rgb", 864) is False
+    assert "偏置" in capsys.readouterr().out
+
+
+def test_off_by_one_hint():
+    _, message = evaluate("03.out_k5_s2_p1", SOLUTIONS["03.out_k5_s2_p1"] + 1)
+    assert "+1" in message or "取整" in message
+
+
+def test_unknown_key():
+    with pytest.raises(ValueError, match="does not exist"):
+        evaluate("99.nope", 1)
+    with pytest.raises(ValueError, match="does not exist"):
+        question("99.nope")
+
+
+def test_expected_values_come_from_torch(monkeypatch):
+    # If torch's conv changed its output size, the checker would follow it.
+    real = nn.Conv2d.forward
+    monkeypatch.setattr(nn.Conv2d, "forward", lambda self, x: real(self, x)[..., :-1, :-1])
+    assert evaluate("03.out_k5_s2_p1", SOLUTIONS["03.out_k5_s2_p1"])[0] == "wrong"
+
+
+def test_every_exercise_is_used_by_a_notebook_and_each_notebook_has_exercises():
+    used = set()
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        text = "".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code")
+        keys = set(re.findall(r"check\(\"([0-9]{2}\.[a-z0-9_]+)\"", text))
+        assert len(keys) >= 2, f"{path.name} has fewer than 2 checked exercises"
+        used |= keys
+    assert used == set(EXERCISES)
+    assert exercises.UNANSWERED == "unanswered"

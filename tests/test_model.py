@@ -1,0 +1,55 @@
+import pytest
+import torch
+from torch import nn
+
+from companion import DigitRecognizer, DigitRecognizerFixed, build_model, count_params
+
+
+def test_note_model_layers_exactly_as_written():
+    m = DigitRecognizer()
+    assert (m.conv1.in_channels, m.conv1.out_channels, m.conv1.kernel_size, m.conv1.stride) == (1, 32, (3, 3), (1, 1))
+    assert (m.conv2.in_channels, m.conv2.out_channels, m.conv2.kernel_size, m.conv2.stride) == (32, 64, (3, 3), (1, 1))
+    assert type(m.dropout1) is nn.Dropout2d and m.dropout1.p == 0.25
+    assert type(m.dropout2) is nn.Dropout2d and m.dropout2.p == 0.5
+    assert (m.fc1.in_features, m.fc1.out_features, m.fc2.in_features, m.fc2.out_features) == (9216, 128, 128, 10)
+    assert count_params(m) == 1_199_882
+
+
+def test_fixed_variant_uses_element_dropout_and_same_names():
+    fixed = DigitRecognizerFixed()
+    assert type(fixed.dropout2) is nn.Dropout and fixed.dropout2.p == 0.5
+    note = DigitRecognizer()
+    assert list(note.state_dict()) == list(fixed.state_dict())
+    fixed.load_state_dict(note.state_dict())  # strict load works both ways
+    note.load_state_dict(fixed.state_dict())
+
+
+def test_eval_outputs_are_log_probabilities_and_variants_agree():
+    torch.manual_seed(0)
+    note = DigitRecognizer().eval()
+    fixed = DigitRecognizerFixed().eval()
+    fixed.load_state_dict(note.state_dict())
+    x = torch.randn(3, 1, 28, 28)
+    with torch.no_grad():
+        a, b = note(x), fixed(x)
+    assert a.shape == (3, 10)
+    assert torch.allclose(a.exp().sum(1), torch.ones(3), atol=1e-5)
+    assert torch.equal(a, b)
+
+
+def test_note_model_warns_on_flattened_dropout2d_in_training_only_fixed_does_not():
+    x = torch.randn(2, 1, 28, 28)
+    with pytest.warns(UserWarning, match="dropout2d"):
+        DigitRecognizer().train()(x)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        DigitRecognizerFixed().train()(x)
+
+
+def test_build_model():
+    assert type(build_model("note")) is DigitRecognizer
+    assert type(build_model()) is DigitRecognizerFixed
+    with pytest.raises(ValueError, match="arch='resnet'"):
+        build_model("resnet")

@@ -1,0 +1,57 @@
+import pytest
+import torch
+from torch import nn
+
+from companion import DigitRecognizer, count_params, format_macs, format_params, macs_table, param_table
+
+
+def test_param_table_of_the_note_model():
+    rows = param_table(DigitRecognizer())
+    assert [(r.name, r.count) for r in rows] == [
+        ("conv1.weight", 288), ("conv1.bias", 32),
+        ("conv2.weight", 18432), ("conv2.bias", 64),
+        ("fc1.weight", 1179648), ("fc1.bias", 128),
+        ("fc2.weight", 1280), ("fc2.bias", 10),
+    ]
+    assert sum(r.count for r in rows) == 1_199_882
+    text = format_params(rows)
+    assert text.splitlines()[-1].split()[:2] == ["total", "1,199,882"]
+
+
+def test_count_params_trainable_only():
+    m = nn.Linear(4, 2)
+    m.bias.requires_grad_(False)
+    assert count_params(m) == 10 and count_params(m, trainable_only=True) == 8
+
+
+def test_macs_of_the_note_model():
+    rows = macs_table(DigitRecognizer(), torch.zeros(1, 1, 28, 28))
+    macs = {r.name: r.macs for r in rows}
+    assert macs == {"conv1": 32 * 26 * 26 * 9, "conv2": 64 * 24 * 24 * 32 * 9, "fc1": 9216 * 128, "fc2": 1280}
+    total = sum(macs.values())
+    assert total == 11_992_448
+    assert round(100 * macs["conv2"] / total, 1) == 88.5
+    assert "88.53%" in format_macs(rows)
+
+
+def test_macs_scale_with_batch_and_groups():
+    conv = nn.Conv2d(4, 8, 3, groups=2)
+    (row,) = macs_table(conv, torch.zeros(2, 4, 5, 5))
+    assert row.macs == 2 * 8 * 3 * 3 * (2 * 3 * 3)
+
+
+def test_macs_match_a_flop_counter():
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = DigitRecognizer().eval()
+    x = torch.zeros(1, 1, 28, 28)
+    with FlopCounterMode(display=False) as counter:
+        model(x)
+    assert counter.get_total_flops() == 2 * sum(r.macs for r in macs_table(model, x))
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError):
+        param_table("model")
+    with pytest.raises(ValueError):
+        macs_table(DigitRecognizer(), None)

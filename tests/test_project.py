@@ -1,0 +1,86 @@
+"""Project-level checks: dependency lists agree, notebooks are clean, import stays light."""
+
+import json
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def _name(req: str) -> str:
+    return re.split(r"[<>=!~\[; ]", req.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_environment_yml_names_the_same_packages_as_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = {_name(r) for r in project["dependencies"]}
+    for extra in project["optional-dependencies"].values():
+        wanted |= {_name(r) for r in extra}
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    listed = {_name(r) for r in pip_section if not r.startswith("-")}
+    assert listed == wanted, f"only in environment.yml: {listed - wanted}; only in pyproject: {wanted - listed}"
+
+
+def test_constraints_pin_every_dependency_and_the_required_versions():
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            pins[name.lower().replace("_", "-")] = version
+    assert pins["torch"] == "2.14.1" and pins["torchvision"] == "0.29.1" and pins["nbval"] == "0.11.0"
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    reqs = project["dependencies"] + [r for extra in project["optional-dependencies"].values() for r in extra]
+    missing = {_name(r) for r in reqs} - set(pins)
+    assert not missing, f"not pinned in constraints.txt: {missing}"
+
+
+def test_there_are_lessons():
+    names = [p.name for p in NOTEBOOKS]
+    assert "00_overview.ipynb" in names and "03_conv1.ipynb" in names
+
+
+def test_notebook_hygiene():
+    import nbformat
+
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        nbformat.validate(nb)
+        assert nb.metadata["kernelspec"]["name"] == "python3", path.name
+        code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+        assert [c.execution_count for c in code] == list(range(1, len(code) + 1)), f"{path.name}: not executed in order"
+        for i, cell in enumerate(code):
+            tags = cell.metadata.get("tags", [])
+            errors = [o for o in cell.outputs if o.output_type == "error"]
+            if "raises-exception" in tags:
+                assert errors, f"{path.name}: cell {i} is tagged raises-exception but stores no error"
+            else:
+                assert not errors, f"{path.name}: cell {i} stores an error without the raises-exception tag"
+            if "nbval-skip" in tags:
+                assert "nbval-skip:" in cell.source, f"{path.name}: cell {i} is skipped without a reason"
+            for out in cell.outputs:
+                if out.output_type == "stream" and out.name == "stderr":
+                    assert "Warning" not in out.text or "dropout" in path.name, f"{path.name}: cell {i} stores a warning"
+        assert any("import companion" in c.source or "from companion" in c.source for c in code), path.name
+        assert "execution" not in json.dumps([c.metadata for c in nb.cells]), f"{path.name}: timing metadata"
+
+
+def test_import_companion_is_light():
+    code = (
+        "import sys, time; import torch; t = time.perf_counter(); import companion; "
+        "dt = time.perf_counter() - t; "
+        "heavy = [m for m in ('matplotlib', 'torchvision', 'mlxtend', 'pandas', 'scipy') if m in sys.modules]; "
+        "print(dt, heavy)"
+    )
+    best = None
+    for _ in range(3):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split(maxsplit=1)
+        best = float(out[0]) if best is None else min(best, float(out[0]))
+        assert out[1].strip() == "[]", f"import companion pulls in {out[1]}"
+    assert best < 0.3, f"import companion took {best:.3f} s after torch"

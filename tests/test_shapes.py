@@ -1,0 +1,135 @@
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+from torch.nn import functional as F
+
+from companion import DigitRecognizer, conv_output_size, format_trace, pool_output_size, same_padding, trace_shapes
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    size=st.integers(1, 40),
+    k=st.integers(1, 7),
+    s=st.integers(1, 4),
+    p=st.integers(0, 3),
+    d=st.integers(1, 3),
+)
+def test_conv_output_size_matches_torch(size, k, s, p, d):
+    conv = nn.Conv2d(1, 1, k, stride=s, padding=p, dilation=d)
+    x = torch.zeros(1, 1, size, size)
+    if d * (k - 1) + 1 > size + 2 * p:
+        with pytest.raises(ValueError, match="kernel_size"):
+            conv_output_size(size, k, s, p, d)
+        with pytest.raises(RuntimeError):
+            conv(x)
+        return
+    assert conv_output_size(size, k, s, p, d) == conv(x).shape[-1]
+
+
+@settings(max_examples=60, deadline=None)
+@given(size=st.integers(1, 30), k=st.integers(1, 6), d=st.integers(1, 2), mode=st.sampled_from(["same", "valid"]))
+def test_conv_string_padding_matches_torch(size, k, d, mode):
+    conv = nn.Conv2d(1, 1, k, padding=mode, dilation=d)
+    x = torch.zeros(1, 1, size, size)
+    if mode == "valid" and d * (k - 1) + 1 > size:
+        with pytest.raises(ValueError):
+            conv_output_size(size, k, 1, mode, d)
+        return
+    assert conv_output_size(size, k, 1, mode, d) == conv(x).shape[-1]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    size=st.integers(1, 40),
+    k=st.integers(1, 6),
+    s=st.one_of(st.none(), st.integers(1, 4)),
+    p=st.integers(0, 3),
+    d=st.integers(1, 2),
+    ceil=st.booleans(),
+)
+def test_pool_output_size_matches_torch(size, k, s, p, d, ceil):
+    x = torch.zeros(1, 1, size, size)
+    valid = 2 * p <= k and d * (k - 1) + 1 <= size + 2 * p
+    if not valid:
+        with pytest.raises(ValueError):
+            pool_output_size(size, k, s, p, d, ceil)
+        return
+    out = F.max_pool2d(x, k, stride=s, padding=p, dilation=d, ceil_mode=ceil)
+    assert pool_output_size(size, k, s, p, d, ceil) == out.shape[-1]
+
+
+def test_note_numbers():
+    assert conv_output_size(28, 3) == 26
+    assert conv_output_size(26, 3) == 24
+    assert pool_output_size(24, 2) == 12
+    assert conv_output_size(28, 5, stride=2, padding=1) == 13  # floor matters: 25/2
+
+
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        ((0, 3), "size=0 must be >= 1"),
+        ((28, 0), "kernel_size=0 must be >= 1"),
+        ((28, 3, 0), "stride=0 must be >= 1"),
+        ((28, 3, 1, -1), "padding=-1 must be >= 0"),
+        ((28, 3, 1, 0, 0), "dilation=0 must be >= 1"),
+        ((28.0, 3), "size=28.0 must be an integer"),
+        ((28, True), "kernel_size=True must be an integer"),
+        ((2, 5), "larger than the padded input"),
+        ((28, 3, 2, "same"), "padding='same' needs stride=1"),
+        ((28, 3, 1, "full"), "padding='full'"),
+    ],
+)
+def test_conv_output_size_rejects_bad_arguments(args, match):
+    with pytest.raises(ValueError, match=match):
+        conv_output_size(*args)
+
+
+def test_pool_output_size_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="at most half"):
+        pool_output_size(10, 2, padding=2)
+    with pytest.raises(ValueError, match="stride=0"):
+        pool_output_size(10, 2, stride=0)
+
+
+def test_same_padding_rule_holds_for_odd_kernels_only():
+    for k in (1, 3, 5, 7):
+        assert conv_output_size(28, k, 1, same_padding(k)) == 28
+    for k in (2, 4, 6):
+        assert conv_output_size(28, k, 1, same_padding(k)) == 27
+    assert conv_output_size(28, 3, 2, same_padding(3)) == 14
+    with pytest.raises(ValueError):
+        same_padding(0)
+
+
+def test_trace_shapes_of_the_note_model():
+    rows = trace_shapes(DigitRecognizer().eval(), torch.zeros(1, 1, 28, 28))
+    got = [(r.name, r.input_shape, r.output_shape, r.params) for r in rows]
+    assert got == [
+        ("conv1", (1, 1, 28, 28), (1, 32, 26, 26), 320),
+        ("conv2", (1, 32, 26, 26), (1, 64, 24, 24), 18496),
+        ("dropout1", (1, 64, 12, 12), (1, 64, 12, 12), 0),
+        ("fc1", (1, 9216), (1, 128), 1179776),
+        ("dropout2", (1, 128), (1, 128), 0),
+        ("fc2", (1, 128), (1, 10), 1290),
+    ]
+    text = format_trace(rows)
+    assert "1×9216" in text and "1,179,776" in text
+
+
+def test_trace_removes_hooks_even_when_forward_fails():
+    model = DigitRecognizer()
+    with pytest.raises(RuntimeError):
+        trace_shapes(model, torch.zeros(1, 1, 32, 32))
+    assert all(not m._forward_hooks for m in model.modules())
+    trace_shapes(model, torch.zeros(1, 1, 28, 28))
+    assert all(not m._forward_hooks for m in model.modules())
+
+
+def test_trace_rejects_non_modules():
+    with pytest.raises(ValueError, match="must be an nn.Module"):
+        trace_shapes(lambda x: x, torch.zeros(1))
+    with pytest.raises(ValueError, match="must be a torch.Tensor"):
+        trace_shapes(DigitRecognizer(), [1, 2])
