@@ -132,7 +132,10 @@ def test(extra: list[str]) -> int:
 
 
 def lab(extra: list[str]) -> int:
-    cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={ROOT}", *extra, str(FIRST_NOTEBOOK.relative_to(ROOT))]
+    cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={ROOT}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # containers and CI often run as root
+    cmd += [*extra, str(FIRST_NOTEBOOK.relative_to(ROOT))]
     return subprocess.call(cmd, cwd=ROOT)
 
 
