@@ -8,7 +8,7 @@ from .device import get_device
 from .exercises import check, question
 from .model import DigitRecognizer, DigitRecognizerFixed, build_model
 from .params import count_params, format_macs, format_params, macs_table, param_table
-from .shapes import conv_output_size, format_trace, pool_output_size, same_padding, trace_shapes
+from .shapes import conv_output_size, format_trace, pool_output_size, receptive_field, same_padding, trace_shapes
 
 __version__ = "0.1.0"
 
@@ -31,6 +31,7 @@ __all__ = [
     "normalize",
     "param_table",
     "pool_output_size",
+    "receptive_field",
     "same_padding",
     "trace_shapes",
 ]

@@ -27,7 +27,7 @@ class Exercise:
     question: str
     expected: Callable[[], Any]
     hint: Callable[[Any, Any], str]
-    kind: str = "int"  # int | shape | float
+    kind: str = "int"  # int | shape | float | bool | choice (a short string, case-insensitive)
 
 
 def _out_len(layer: nn.Module, size: int, channels: int = 1) -> tuple[int, ...]:
@@ -140,6 +140,15 @@ EXERCISES: dict[str, Exercise] = {
             lambda: next(p for p in range(8) if _out_len(nn.Conv2d(1, 1, 7, padding=p), 28)[-1] == 28),
             _generic("输出边长 = n + 2p − k + 1；要它等于 n，解出 p。"),
         ),
+        # ── 01_nn_module ──
+        # ── 02_super ──
+        # ── 04_conv2 ──
+        # ── 05_pooling ──
+        # ── 06_dropout ──
+        # ── 07_linear ──
+        # ── 08_activation ──
+        # ── 09_training ──
+        # ── 10_claims ──
     ]
 }
 
@@ -177,6 +186,12 @@ def evaluate(key: str, answer: Any) -> tuple[str, str]:
         if abs(float(answer) - expected) <= 0.05 + 1e-9:
             return CORRECT, f"[{key}] 正确！"
         return WRONG, f"[{key}] 还不对。提示：{ex.hint(answer, expected)}"
+    if ex.kind == "bool" and not isinstance(answer, bool):
+        return WRONG, f"[{key}] 答案应是 True 或 False，收到的是 {type(answer).__name__}。"
+    if ex.kind == "choice":
+        if not isinstance(answer, str):
+            return WRONG, f"[{key}] 答案应是一个字符串，收到的是 {type(answer).__name__}。"
+        answer, expected = answer.strip().lower(), str(expected).strip().lower()
     if ex.kind == "int" and (isinstance(answer, bool) or not isinstance(answer, int)):
         return WRONG, f"[{key}] 答案应是整数，收到的是 {type(answer).__name__}。"
     if ex.kind == "shape" and not (isinstance(answer, tuple) and all(isinstance(v, int) for v in answer)):

@@ -8,7 +8,7 @@ from torch.nn import functional as F
 
 from .shapes import conv_output_size
 
-__all__ = ["conv2d"]
+__all__ = ["conv2d", "max_pool2d", "avg_pool2d", "dropout2d", "dropout", "linear", "relu", "log_softmax", "nll_loss"]
 
 
 def _pair(name: str, value: int | tuple[int, int]) -> tuple[int, int]:
@@ -56,3 +56,107 @@ def conv2d(
     if bias is not None:
         out += bias.view(1, -1, 1, 1)
     return out
+
+
+def _windows(x: torch.Tensor, kernel_size: int, stride: int | None) -> tuple[torch.Tensor, int]:
+    """All pooling windows of a (N, C, H, W) tensor as (N, C, OH, OW, k*k)."""
+    if x.dim() != 4:
+        raise ValueError(f"x has shape {tuple(x.shape)}; expected (N, C, H, W)")
+    stride = kernel_size if stride is None else stride
+    from .shapes import pool_output_size
+
+    oh = pool_output_size(x.shape[2], kernel_size, stride)
+    ow = pool_output_size(x.shape[3], kernel_size, stride)
+    rows = []
+    for i in range(oh):
+        cols = []
+        for j in range(ow):
+            r, c = i * stride, j * stride
+            cols.append(x[:, :, r : r + kernel_size, c : c + kernel_size].flatten(2))
+        rows.append(torch.stack(cols, dim=2))
+    return torch.stack(rows, dim=2), stride
+
+
+def max_pool2d(
+    x: torch.Tensor, kernel_size: int, stride: int | None = None, return_indices: bool = False
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    """Max pooling without padding: the largest value of every kernel_size×kernel_size window.
+
+    With ``return_indices`` also returns, like torch, the flat index (row*W + col) of each
+    winner in its input plane.
+    """
+    win, stride = _windows(x, kernel_size, stride)
+    values, pos = win.max(dim=-1)
+    if not return_indices:
+        return values
+    oh, ow = values.shape[-2:]
+    base_r = (torch.arange(oh) * stride).view(oh, 1)
+    base_c = (torch.arange(ow) * stride).view(1, ow)
+    rows = base_r + pos // kernel_size
+    cols = base_c + pos % kernel_size
+    return values, rows * x.shape[3] + cols
+
+
+def avg_pool2d(x: torch.Tensor, kernel_size: int, stride: int | None = None) -> torch.Tensor:
+    """Average pooling without padding: the mean of every window."""
+    win, _ = _windows(x, kernel_size, stride)
+    return win.mean(dim=-1)
+
+
+def _check_p(p: float) -> float:
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1:
+        raise ValueError(f"p={p!r} must be a probability in [0, 1)")
+    return float(p)
+
+
+def dropout2d(
+    x: torch.Tensor, p: float, generator: torch.Generator | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Channel dropout on (N, C, H, W): each (sample, channel) plane is zeroed with
+    probability ``p``, survivors are multiplied by 1/(1-p). Returns ``(output, keep)``,
+    ``keep`` being the (N, C) mask of kept channels."""
+    p = _check_p(p)
+    if x.dim() != 4:
+        raise ValueError(f"x has shape {tuple(x.shape)}; channel dropout needs (N, C, H, W)")
+    keep = torch.rand(x.shape[:2], generator=generator) >= p
+    return x * keep[:, :, None, None].to(x.dtype) / (1 - p), keep
+
+
+def dropout(
+    x: torch.Tensor, p: float, generator: torch.Generator | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Element dropout: every element is zeroed with probability ``p``, survivors scaled by
+    1/(1-p). Returns ``(output, keep)`` with ``keep`` shaped like ``x``."""
+    p = _check_p(p)
+    keep = torch.rand(x.shape, generator=generator) >= p
+    return x * keep.to(x.dtype) / (1 - p), keep
+
+
+def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """y = x Wᵀ + b written as explicit sums: y[n, o] = Σ_i x[n, i]·W[o, i] + b[o]."""
+    if x.dim() != 2 or weight.dim() != 2:
+        raise ValueError(f"x {tuple(x.shape)} and weight {tuple(weight.shape)} must both be 2-D")
+    if x.shape[1] != weight.shape[1]:
+        raise ValueError(f"x has {x.shape[1]} features but weight expects {weight.shape[1]} (in_features)")
+    y = (x[:, None, :] * weight[None, :, :]).sum(dim=-1)
+    return y if bias is None else y + bias
+
+
+def relu(x: torch.Tensor) -> torch.Tensor:
+    """max(x, 0) element by element."""
+    return torch.where(x > 0, x, torch.zeros_like(x))
+
+
+def log_softmax(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """log softmax, computed stably: x − max − log Σ exp(x − max)."""
+    shifted = x - x.max(dim=dim, keepdim=True).values
+    return shifted - shifted.exp().sum(dim=dim, keepdim=True).log()
+
+
+def nll_loss(log_probs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Negative log-likelihood: the mean of −log_probs[n, target[n]]."""
+    if log_probs.dim() != 2 or target.dim() != 1 or log_probs.shape[0] != target.shape[0]:
+        raise ValueError(f"log_probs {tuple(log_probs.shape)} must be (N, classes) and target {tuple(target.shape)} (N,)")
+    if target.min() < 0 or target.max() >= log_probs.shape[1]:
+        raise ValueError(f"target values must lie in 0..{log_probs.shape[1] - 1}")
+    return -log_probs[torch.arange(len(target)), target].mean()

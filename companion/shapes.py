@@ -13,6 +13,7 @@ __all__ = [
     "conv_output_size",
     "pool_output_size",
     "same_padding",
+    "receptive_field",
     "LayerShape",
     "trace_shapes",
     "format_trace",
@@ -104,6 +105,21 @@ def same_padding(kernel_size: int) -> int:
     """The note's rule ``(kernel_size - 1) // 2``; keeps the size only for odd kernels, stride 1."""
     _check_int("kernel_size", kernel_size, 1)
     return (kernel_size - 1) // 2
+
+
+def receptive_field(layers: Sequence[tuple[int, int]]) -> list[int]:
+    """Receptive field after each layer of a stack of ``(kernel_size, stride)`` layers
+    (convolutions or poolings, dilation 1): r ← r + (k − 1)·j, j ← j·s, from r = j = 1."""
+    r, j, out = 1, 1, []
+    for i, layer in enumerate(layers):
+        if not (isinstance(layer, tuple) and len(layer) == 2):
+            raise ValueError(f"layers[{i}]={layer!r} must be a (kernel_size, stride) pair")
+        k = _check_int(f"layers[{i}] kernel_size", layer[0], 1)
+        s = _check_int(f"layers[{i}] stride", layer[1], 1)
+        r += (k - 1) * j
+        j *= s
+        out.append(r)
+    return out
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,15 @@ from typing import Sequence
 import matplotlib.pyplot as plt
 import torch
 
-__all__ = ["use_chinese_font", "show_digit", "show_grid", "show_filters", "show_feature_maps"]
+__all__ = [
+    "use_chinese_font",
+    "show_digit",
+    "show_grid",
+    "show_filters",
+    "show_feature_maps",
+    "show_pooling",
+    "show_channel_mask",
+]
 
 
 CJK_FONT = "Noto Sans CJK SC"
@@ -107,7 +115,7 @@ def show_filters(weight: torch.Tensor, ncols: int = 8, in_channel: int = 0):
     )
 
 
-def show_feature_maps(maps: torch.Tensor, ncols: int = 8, limit: int | None = None, suptitle: str | None = None):
+def show_feature_maps(maps: torch.Tensor, ncols: int | None = None, limit: int | None = None, suptitle: str | None = None):
     """Draw the channels of one feature map (C, H, W) or (1, C, H, W)."""
     m = torch.as_tensor(maps).detach().cpu()
     if m.dim() == 4 and m.shape[0] == 1:
@@ -117,3 +125,55 @@ def show_feature_maps(maps: torch.Tensor, ncols: int = 8, limit: int | None = No
     if limit is not None:
         m = m[:limit]
     return show_grid(list(m), titles=[f"ch {i}" for i in range(m.shape[0])], ncols=ncols, cmap="viridis", suptitle=suptitle)
+
+
+def show_pooling(x: torch.Tensor, kernel_size: int = 2, title: str | None = None):
+    """Draw a small 2-D input with its numbers, each pooling window outlined and its
+    maximum circled, next to the max-pooled result."""
+    from matplotlib.patches import Rectangle
+
+    from .reference import max_pool2d
+
+    grid = torch.as_tensor(x).detach().float().cpu().squeeze()
+    if grid.dim() != 2 or max(grid.shape) > 16:
+        raise ValueError(f"x has shape {tuple(torch.as_tensor(x).shape)}; expected one 2-D input up to 16×16")
+    pooled, idx = max_pool2d(grid[None, None], kernel_size, return_indices=True)
+    pooled, idx = pooled[0, 0], idx[0, 0]
+    h, w = grid.shape
+    fig, (a, b) = plt.subplots(1, 2, figsize=(0.55 * (w + pooled.shape[1]) + 1.6, 0.55 * h + 0.6),
+                               gridspec_kw={"width_ratios": [w, pooled.shape[1]]})
+    a.imshow(grid.numpy(), cmap="Blues")
+    b.imshow(pooled.numpy(), cmap="Blues", vmin=float(grid.min()), vmax=float(grid.max()))
+    for r in range(h):
+        for c in range(w):
+            a.text(c, r, f"{grid[r, c].item():g}", ha="center", va="center", fontsize=9)
+    for i in range(pooled.shape[0]):
+        for j in range(pooled.shape[1]):
+            a.add_patch(Rectangle((j * kernel_size - 0.5, i * kernel_size - 0.5), kernel_size, kernel_size,
+                                  fill=False, lw=2, ec="black"))
+            r, c = divmod(int(idx[i, j]), w)
+            a.add_patch(plt.Circle((c, r), 0.38, fill=False, lw=2, ec="crimson"))
+            b.text(j, i, f"{pooled[i, j].item():g}", ha="center", va="center", fontsize=10, color="crimson")
+    for ax, t in ((a, "输入（红圈：每个窗口的最大值）"), (b, "max_pool2d")):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(t, fontsize=9)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_channel_mask(keep: torch.Tensor, title: str | None = None):
+    """Draw a (samples, channels) keep-mask of channel dropout: dark = dropped."""
+    m = torch.as_tensor(keep).detach().cpu()
+    if m.dim() != 2:
+        raise ValueError(f"keep has shape {tuple(m.shape)}; expected (N, C)")
+    fig, ax = plt.subplots(figsize=(min(0.3 * m.shape[1] + 1.2, 12), min(0.3 * m.shape[0] + 0.8, 8)))
+    ax.imshow(m.float().numpy(), cmap="gray", vmin=0, vmax=1)
+    ax.set_xlabel("channel")
+    ax.set_ylabel("sample")
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -2,6 +2,7 @@
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,16 +14,8 @@ from companion.exercises import EXERCISES, check, evaluate, question
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# The instructors' solutions, computed the way a learner would (formula or experiment).
-SOLUTIONS = {
-    "00.shape_after_pool": (1, 64, 12, 12),
-    "00.fc1_share": round(100 * (9216 * 128 + 128) / 1_199_882, 1),
-    "00.params_fc1_256": 320 + 18496 + (9216 * 256 + 256) + (256 * 10 + 10),
-    "03.out_k5_s2_p1": (28 + 2 * 1 - 5) // 2 + 1,
-    "03.out_dilation2": 28 - 2 * (3 - 1),
-    "03.params_rgb": 32 * 3 * 3 * 3 + 32,
-    "03.same_padding_k7": (7 - 1) // 2,
-}
+sys.path.insert(0, str(ROOT / "solutions"))
+from solutions import SOLUTIONS  # noqa: E402
 
 
 def test_every_exercise_has_a_solution():
@@ -84,3 +77,15 @@ def test_every_exercise_is_used_by_a_notebook_and_each_notebook_has_exercises():
         used |= keys
     assert used == set(EXERCISES)
     assert exercises.UNANSWERED == "unanswered"
+
+
+def test_bool_and_choice_kinds(monkeypatch):
+    from companion.exercises import Exercise
+
+    monkeypatch.setitem(EXERCISES, "zz.bool", Exercise("zz.bool", "?", lambda: True, lambda a, e: "想一想", kind="bool"))
+    monkeypatch.setitem(EXERCISES, "zz.choice", Exercise("zz.choice", "?", lambda: "Max", lambda a, e: "想一想", kind="choice"))
+    assert evaluate("zz.bool", True)[0] == "correct"
+    assert evaluate("zz.bool", 1)[0] == "wrong"
+    assert evaluate("zz.choice", " max ")[0] == "correct"
+    assert evaluate("zz.choice", "avg")[0] == "wrong"
+    assert evaluate("zz.choice", 3)[0] == "wrong"

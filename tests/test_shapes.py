@@ -133,3 +133,14 @@ def test_trace_rejects_non_modules():
         trace_shapes(lambda x: x, torch.zeros(1))
     with pytest.raises(ValueError, match="must be a torch.Tensor"):
         trace_shapes(DigitRecognizer(), [1, 2])
+
+
+def test_receptive_field():
+    from companion import receptive_field
+
+    assert receptive_field([(3, 1), (3, 1)]) == [3, 5]
+    assert receptive_field([(3, 1), (3, 1), (2, 2)]) == [3, 5, 6]
+    with pytest.raises(ValueError, match="layers\\[0\\]"):
+        receptive_field([(0, 1)])
+    with pytest.raises(ValueError, match="pair"):
+        receptive_field([3])

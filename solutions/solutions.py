@@ -1,0 +1,27 @@
+"""Solutions to every exercise, for instructors.
+
+Each answer is written the way a learner would reach it (a formula or a short
+experiment), not copied from the checker. `make test` runs every one through
+`companion.check`, so a solution that stops being right fails the build.
+"""
+
+SOLUTIONS = {
+    # ── 00_overview ──
+    "00.shape_after_pool": (1, 64, 12, 12),
+    "00.fc1_share": round(100 * (9216 * 128 + 128) / 1_199_882, 1),
+    "00.params_fc1_256": 320 + 18496 + (9216 * 256 + 256) + (256 * 10 + 10),
+    # ── 01_nn_module ──
+    # ── 02_super ──
+    # ── 03_conv1 ──
+    "03.out_k5_s2_p1": (28 + 2 * 1 - 5) // 2 + 1,
+    "03.out_dilation2": 28 - 2 * (3 - 1),
+    "03.params_rgb": 32 * 3 * 3 * 3 + 32,
+    "03.same_padding_k7": (7 - 1) // 2,
+    # ── 04_conv2 ──
+    # ── 05_pooling ──
+    # ── 06_dropout ──
+    # ── 07_linear ──
+    # ── 08_activation ──
+    # ── 09_training ──
+    # ── 10_claims ──
+}

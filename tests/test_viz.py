@@ -1,0 +1,56 @@
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from companion import viz  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close():
+    yield
+    plt.close("all")
+
+
+def test_chinese_font_is_registered():
+    from matplotlib import font_manager
+
+    name = viz.use_chinese_font()
+    path = font_manager.findfont(font_manager.FontProperties(family=name), fallback_to_default=False)
+    assert path.endswith("NotoSansCJKsc-Regular.otf")
+
+
+def test_grid_and_digit_and_filters_and_maps():
+    assert len(viz.show_grid(torch.zeros(5, 4, 4), ncols=2).axes) == 6
+    assert len(viz.show_digit(torch.zeros(1, 1, 28, 28), title="x").axes) == 1
+    assert len(viz.show_filters(torch.randn(6, 1, 3, 3), ncols=3).axes) == 6
+    assert len(viz.show_feature_maps(torch.rand(1, 4, 5, 5), limit=3).axes) == 3
+    with pytest.raises(ValueError, match="2-D"):
+        viz.show_grid([torch.zeros(2, 3, 3, 3)])
+    with pytest.raises(ValueError, match="titles"):
+        viz.show_grid(torch.zeros(2, 3, 3), titles=["a"])
+    with pytest.raises(ValueError, match="in_channel=1"):
+        viz.show_filters(torch.randn(2, 1, 3, 3), in_channel=1)
+    with pytest.raises(ValueError, match="expected one 2-D image"):
+        viz.show_digit(torch.zeros(2, 28, 28))
+    with pytest.raises(ValueError, match=r"\(C, H, W\)"):
+        viz.show_feature_maps(torch.zeros(3, 3))
+
+
+def test_pooling_figure_marks_every_winner():
+    fig = viz.show_pooling(torch.arange(1.0, 17.0).view(4, 4))
+    circles = [p for p in fig.axes[0].patches if isinstance(p, matplotlib.patches.Circle)]
+    assert sorted((c.center[1], c.center[0]) for c in circles) == [(1, 1), (1, 3), (3, 1), (3, 3)]
+    texts = [t.get_text() for t in fig.axes[1].texts]
+    assert texts == ["6", "8", "14", "16"]
+    with pytest.raises(ValueError):
+        viz.show_pooling(torch.zeros(20, 20))
+
+
+def test_channel_mask():
+    assert viz.show_channel_mask(torch.rand(2, 4) > 0.5).axes[0].get_xlabel() == "channel"
+    with pytest.raises(ValueError):
+        viz.show_channel_mask(torch.zeros(3))
