@@ -1,7 +1,11 @@
 # The course's commands. Each one makes .venv first if it is missing or out of date.
-#   make lab       JupyterLab on notebooks/00_overview.ipynb
-#   make test      unit tests + strict nbval of every notebook, offline, on CPU
-#   make refresh   re-execute notebooks in place (NB=notebooks/03_conv1.ipynb for one)
+# Every target is a thin wrapper over `python -m companion.tasks …` (see that file),
+# so the same commands work without make.
+#   make lab        JupyterLab on notebooks/00_overview.ipynb
+#   make test       unit tests + strict nbval of every notebook, offline, on CPU
+#   make test-cuda  the notebooks on a GPU (COURSE_DEVICE=cuda, device-independent cells compared)
+#   make refresh    re-execute notebooks in place (NB=notebooks/03_conv1.ipynb for one)
+#   make student    exercise copies without solutions in build/student/
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -10,15 +14,13 @@ STAMP  := $(VENV)/.installed
 LAB_ARGS ?=
 NB     ?=
 
-.PHONY: venv lab test refresh clean
+.PHONY: venv lab test test-cuda refresh student clean
 
 venv: $(STAMP)
 
 # Re-run only when the dependency files change (or the venv is missing).
 $(STAMP): pyproject.toml constraints.txt
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
-	@touch $(STAMP)
+	$(PYTHON) companion/tasks.py venv
 
 lab: $(STAMP)
 	$(BIN)/python -m companion.tasks lab $(LAB_ARGS)
@@ -26,8 +28,14 @@ lab: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m companion.tasks test
 
+test-cuda: $(STAMP)
+	$(BIN)/python -m companion.tasks test-cuda
+
 refresh: $(STAMP)
 	$(BIN)/python -m companion.tasks refresh $(NB)
+
+student: $(STAMP)
+	$(BIN)/python -m companion.tasks student
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .hypothesis

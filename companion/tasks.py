@@ -1,10 +1,16 @@
-"""Project tasks in plain Python, so that they work without GNU make too.
+"""Project tasks in plain Python, so that every command works without GNU make too
+(Windows included). Only the standard library is imported at the top: ``venv`` runs
+before anything is installed.
 
-    python -m companion.tasks test [PYTEST ARGS...]   unit tests + strict nbval on CPU
-    python -m companion.tasks refresh [NOTEBOOK...]   re-execute notebooks, normalise metadata
-    python -m companion.tasks lab [JUPYTER ARGS...]   JupyterLab on notebooks/00_overview.ipynb
+    python companion/tasks.py venv            make .venv (pinned) unless it is up to date
+    python -m companion.tasks test [ARGS]     unit tests + strict nbval of every notebook on CPU
+    python -m companion.tasks test-cuda       the notebooks on a GPU (COURSE_DEVICE=cuda, nbval-lax)
+    python -m companion.tasks refresh [NB..]  re-execute notebooks in place, normalise metadata
+    python -m companion.tasks student         exercise copies without solutions in build/student/
+    python -m companion.tasks lab [ARGS]      JupyterLab on notebooks/00_overview.ipynb
+    python -m companion.tasks normalise NB..  normalise metadata only (pre-commit hook)
 
-The Makefile calls these; run them with the project's venv Python.
+The Makefile calls these. Run from anywhere; paths are taken from this file's location.
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ from __future__ import annotations
 import argparse
 import copy
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 FIRST_NOTEBOOK = NOTEBOOKS / "00_overview.ipynb"
+VENV = ROOT / ".venv"
+STAMP = VENV / ".installed"
+STUDENT_DIR = ROOT / "build" / "student"
 
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 LANGUAGE_INFO = {
@@ -29,8 +40,40 @@ LANGUAGE_INFO = {
     "nbconvert_exporter": "python",
     "pygments_lexer": "ipython3",
 }
+CHECK_TAG = "nbval-check-output"  # compared under --nbval-lax (the CUDA run)
+KEEP_DEVICE_DEPENDENT = "device-dependent"  # an instructor's veto on CHECK_TAG
+# Outputs with decimals, pictures or timings may differ on a GPU; everything else is compared.
+_FLOAT = re.compile(r"\d\.\d|\de[-+]\d|nan|inf", re.IGNORECASE)
 
 
+# ── the virtual environment ─────────────────────────────────────────────────────────
+def venv_python() -> Path:
+    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def venv(python: str | None = None) -> int:
+    """Create .venv and install the project (pinned) unless the stamp is newer than the
+    dependency files. Idempotent: a second run with nothing changed installs nothing."""
+    deps = [ROOT / "pyproject.toml", ROOT / "constraints.txt"]
+    if STAMP.exists() and all(STAMP.stat().st_mtime >= d.stat().st_mtime for d in deps) and venv_python().exists():
+        print(f"venv: {VENV.name} is up to date")
+        return 0
+    if not venv_python().exists():
+        subprocess.check_call([python or sys.executable, "-m", "venv", str(VENV)])
+    subprocess.check_call(
+        [str(venv_python()), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         "-c", str(ROOT / "constraints.txt"), "-e", f"{ROOT}[dev]"],
+        cwd=ROOT,
+    )
+    STAMP.touch()
+    return 0
+
+
+def _in_venv() -> bool:
+    return Path(sys.prefix).resolve() == VENV.resolve()
+
+
+# ── notebooks ───────────────────────────────────────────────────────────────────────
 def notebook_paths(selected: list[str] | None = None) -> list[Path]:
     """The lesson notebooks in order, or the ``selected`` ones (checked to exist)."""
     if not selected:
@@ -41,41 +84,64 @@ def notebook_paths(selected: list[str] | None = None) -> list[Path]:
         if not p.is_absolute():
             p = (Path.cwd() / p) if (Path.cwd() / p).exists() else ROOT / p
         if p.suffix != ".ipynb" or not p.is_file():
-            raise SystemExit(f"refresh: {s!r} is not a notebook file")
+            raise SystemExit(f"error: {s!r} is not a notebook file")
         paths.append(p.resolve())
     return paths
 
 
+def _device_independent(cell) -> bool:
+    tags = cell.metadata.get("tags", [])
+    if KEEP_DEVICE_DEPENDENT in tags or "nbval-ignore-output" in tags or "nbval-skip" in tags:
+        return False
+    for out in cell.outputs:
+        if out.output_type == "stream":
+            text = out.text
+        elif out.output_type == "error":
+            text = out.evalue
+        else:
+            data = out.get("data", {})
+            if set(data) - {"text/plain"}:
+                return False  # pictures, HTML
+            text = data.get("text/plain", "")
+        if _FLOAT.search(text):
+            return False
+    return True
+
+
 def normalise(nb) -> None:
-    """Make a notebook's stored form independent of who ran it, where and when."""
+    """Make a notebook's stored form independent of who ran it, where and when, and mark
+    the cells the CUDA run compares (see CHECK_TAG)."""
     nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": copy.deepcopy(LANGUAGE_INFO)}
     count = 0
     for cell in nb.cells:
-        cell.metadata.pop("execution", None)
-        cell.metadata.pop("collapsed", None)
-        cell.metadata.pop("scrolled", None)
+        for key in ("execution", "collapsed", "scrolled"):
+            cell.metadata.pop(key, None)
         if cell.cell_type != "code":
             continue
-        if cell.source.strip():
-            count += 1
-            cell.execution_count = count
-        else:
-            cell.execution_count = None
+        count += 1 if cell.source.strip() else 0
+        cell.execution_count = count if cell.source.strip() else None
         for out in cell.outputs:
             if "execution_count" in out:
                 out["execution_count"] = cell.execution_count
             out.get("metadata", {}).pop("execution", None)
+        tags = [t for t in cell.metadata.get("tags", []) if t != CHECK_TAG]
+        if cell.source.strip() and _device_independent(cell):
+            tags.append(CHECK_TAG)
+        if tags:
+            cell.metadata["tags"] = tags
+        else:
+            cell.metadata.pop("tags", None)
 
 
-def run_env() -> dict[str, str]:
+def run_env(device: str = "cpu") -> dict[str, str]:
     env = dict(os.environ)
-    env.setdefault("COURSE_DEVICE", "cpu")
+    env["COURSE_DEVICE"] = device
     env.setdefault("PYTHONHASHSEED", "0")
     return env
 
 
 def execute(path: Path, timeout: int = 600):
-    """Execute a notebook in a fresh kernel of this Python; return the executed copy.
+    """Execute a notebook in a fresh kernel of this Python and return the executed copy.
 
     Raises ``RuntimeError`` naming the failing cell; the file on disk is not touched.
     """
@@ -84,51 +150,128 @@ def execute(path: Path, timeout: int = 600):
     from nbclient.exceptions import CellExecutionError
 
     nb = nbformat.read(path, as_version=4)
-    os.environ.update({k: v for k, v in run_env().items() if k not in os.environ})
-    client = NotebookClient(
-        nb,
-        timeout=timeout,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(path.parent)}},
-        allow_error_names=[],
-    )
+    saved = dict(os.environ)
+    os.environ.update(run_env(os.environ.get("COURSE_DEVICE") or "cpu"))
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
     try:
         client.execute()
     except CellExecutionError as exc:
-        index = next(
-            (i for i, c in enumerate(nb.cells) if c.cell_type == "code" and any(o.get("output_type") == "error" for o in c.get("outputs", [])) and "raises-exception" not in c.metadata.get("tags", [])),
+        code_cells = [c for c in nb.cells if c.cell_type == "code"]
+        failing = next(
+            (i for i, c in enumerate(code_cells)
+             if any(o.get("output_type") == "error" for o in c.get("outputs", []))
+             and "raises-exception" not in c.metadata.get("tags", [])),
             None,
         )
-        where = f"cell {index}" if index is not None else "a cell"
-        first = str(exc).strip().splitlines()
-        raise RuntimeError(f"{path.name}: {where} failed: {first[-1] if first else exc}") from None
+        where = f"code cell {failing + 1}" if failing is not None else "a cell"
+        lines = [ln for ln in str(exc).strip().splitlines() if ln.strip()]
+        raise RuntimeError(f"{path.name}: {where} failed: {lines[-1] if lines else exc}") from None
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
     normalise(nb)
     return nb
 
 
-def refresh(paths: list[Path]) -> int:
-    """Re-execute notebooks and write them back only when every cell ran."""
+def _write(nb, path: Path) -> None:
     import nbformat
 
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(nbformat.writes(nb) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def refresh(paths: list[Path]) -> int:
+    """Re-execute notebooks; write each back only when every cell ran."""
     failed = 0
     for path in paths:
         print(f"refresh: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path} ...", flush=True)
         try:
             nb = execute(path)
         except RuntimeError as exc:
-            print(f"refresh: FAILED, file left unchanged — {exc}", file=sys.stderr, flush=True)
+            print(f"refresh: FAILED, file left unchanged: {exc}", file=sys.stderr, flush=True)
             failed += 1
             continue
-        text = nbformat.writes(nb) + "\n"
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        _write(nb, path)
     return 1 if failed else 0
 
 
+def normalise_files(paths: list[Path]) -> int:
+    import nbformat
+
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        normalise(nb)
+        _write(nb, path)
+    return 0
+
+
+# ── student copies ──────────────────────────────────────────────────────────────────
+STUB_NOTE = "# 参考答案不在学生版中：把 None 换成你的答案，再运行本单元。"
+
+
+def stub_source(source: str) -> str:
+    """The exercise stub for a solution cell: the checker call stays, the answer is None."""
+    keys = re.findall(r"companion\.check\(\s*([\"'][^\"']+[\"'])", source)
+    if not keys:
+        raise ValueError("a cell tagged 'solution' must call companion.check(KEY, answer)")
+    lines = [STUB_NOTE]
+    for key in keys:
+        lines += ["answer = None", f"companion.check({key}, answer)"]
+    return "\n".join(lines)
+
+
+def student_notebook(nb):
+    """A copy of ``nb`` whose solution cells are replaced by stubs with cleared outputs."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "solution" in cell.metadata.get("tags", []):
+            cell.source = stub_source(cell.source)
+            cell.outputs = []
+            cell.execution_count = None
+            cell.metadata["tags"] = [t for t in cell.metadata["tags"] if t not in ("solution", CHECK_TAG)] + ["exercise-stub"]
+            cell.metadata.pop("jupyter", None)
+    return nb
+
+
+def student(out_dir: Path = STUDENT_DIR) -> int:
+    """Write build/student/: every lesson with its solution cells replaced by stubs."""
+    import nbformat
+
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True)
+    for path in notebook_paths():
+        text = path.read_text(encoding="utf-8")
+        nb = nbformat.reads(text, as_version=4)
+        if not any("solution" in c.metadata.get("tags", []) for c in nb.cells):
+            (out_dir / path.name).write_text(text, encoding="utf-8")  # byte-identical copy
+            continue
+        (out_dir / path.name).write_text(nbformat.writes(student_notebook(nb)) + "\n", encoding="utf-8")
+    shown = out_dir.relative_to(ROOT) if out_dir.is_relative_to(ROOT) else out_dir
+    print(f"student: {len(list(out_dir.glob('*.ipynb')))} notebooks in {shown}")
+    return 0
+
+
+# ── test runs ───────────────────────────────────────────────────────────────────────
+def _reexec_in_venv(argv: list[str]) -> int | None:
+    if _in_venv() or not venv_python().exists():
+        return None
+    return subprocess.call([str(venv_python()), str(Path(__file__).resolve()), *argv], cwd=ROOT)
+
+
 def test(extra: list[str]) -> int:
-    cmd = [sys.executable, "-m", "pytest", "--nbval", "-p", "no:cacheprovider", *(extra or [])]
-    return subprocess.call(cmd, cwd=ROOT, env=run_env())
+    cmd = [sys.executable, "-m", "pytest", "--nbval", "-p", "no:cacheprovider", *extra]
+    return subprocess.call(cmd, cwd=ROOT, env=run_env("cpu"))
+
+
+def test_cuda(extra: list[str]) -> int:
+    probe = "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"
+    if subprocess.call([sys.executable, "-c", probe]) != 0:
+        print("test-cuda: no CUDA device is available to torch on this machine; run `make test` for the CPU check.", file=sys.stderr)
+        return 2
+    cmd = [sys.executable, "-m", "pytest", "--nbval-lax", "-p", "no:cacheprovider", "notebooks", *extra]
+    return subprocess.call(cmd, cwd=ROOT, env=run_env("cuda"))
 
 
 def lab(extra: list[str]) -> int:
@@ -140,19 +283,39 @@ def lab(extra: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m companion.tasks", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(prog="python -m companion.tasks", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="task", required=True)
+    p_venv = sub.add_parser("venv", help="create .venv with the pinned packages (skipped when up to date)")
+    p_venv.add_argument("--python", help="interpreter that creates the venv (default: this one)")
     sub.add_parser("test", help="unit tests and strict nbval of every notebook on CPU")
+    sub.add_parser("test-cuda", help="the notebooks on a CUDA GPU, comparing device-independent cells")
     p_refresh = sub.add_parser("refresh", help="re-execute notebooks in place and normalise their metadata")
     p_refresh.add_argument("notebooks", nargs="*", help="notebook files (default: all lessons)")
+    p_norm = sub.add_parser("normalise", help="normalise notebook metadata without executing")
+    p_norm.add_argument("notebooks", nargs="+")
+    sub.add_parser("student", help="write build/student/ with solutions replaced by stubs")
     sub.add_parser("lab", help="open JupyterLab on the first lesson")
     args, extra = parser.parse_known_args(argv)
+    if args.task == "venv":
+        return venv(args.python)
+    if args.task in ("test", "test-cuda", "refresh", "student", "lab", "normalise"):
+        code = _reexec_in_venv(argv)
+        if code is not None:
+            return code
+    if args.task in ("refresh", "normalise", "student", "venv") and extra:
+        parser.error(f"unknown arguments: {extra}")
     if args.task == "test":
         return test(extra)
+    if args.task == "test-cuda":
+        return test_cuda(extra)
     if args.task == "refresh":
-        if extra:
-            parser.error(f"unknown arguments: {extra}")
         return refresh(notebook_paths(args.notebooks))
+    if args.task == "normalise":
+        return normalise_files(notebook_paths(args.notebooks))
+    if args.task == "student":
+        return student()
     return lab(extra)
 
 

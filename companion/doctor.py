@@ -1,0 +1,141 @@
+"""``python -m companion doctor``: what this environment has, and what differs from the pins."""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import os
+import platform
+import socket
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+__all__ = ["pinned_versions", "version_mismatches", "report", "main"]
+
+ROOT = Path(__file__).resolve().parents[1]
+KEY_PACKAGES = ("torch", "torchvision", "nbval", "jupyterlab", "numpy", "matplotlib", "mlxtend")
+MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+
+def pinned_versions(path: Path | None = None) -> dict[str, str]:
+    """``name → version`` from constraints.txt (empty when the file is not there)."""
+    path = path or ROOT / "constraints.txt"
+    pins: dict[str, str] = {}
+    if not path.is_file():
+        return pins
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if "==" in line:
+            name, version = line.split("==", 1)
+            pins[name.strip().lower().replace("_", "-")] = version.strip()
+    return pins
+
+
+def installed(name: str) -> str | None:
+    try:
+        return md.version(name)
+    except md.PackageNotFoundError:
+        return None
+
+
+def version_mismatches(pins: dict[str, str]) -> list[tuple[str, str, str | None]]:
+    """Pinned packages whose installed version differs: ``(name, pinned, installed)``.
+
+    Local version labels (``2.14.1+cu130``) count as the same release."""
+    out = []
+    for name, want in sorted(pins.items()):
+        have = installed(name)
+        if have is None or have.split("+")[0] != want.split("+")[0]:
+            out.append((name, want, have))
+    return out
+
+
+def _devices() -> list[str]:
+    import torch
+
+    found = ["cpu"]
+    if torch.cuda.is_available():
+        found += [f"cuda:{i} ({torch.cuda.get_device_name(i)})" for i in range(torch.cuda.device_count())]
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        found.append("mps")
+    return found
+
+
+def _local_mnist() -> str:
+    folder = os.environ.get("COURSE_MNIST_DIR")
+    if not folder:
+        return "not configured (set COURSE_MNIST_DIR to a folder with the four IDX files)"
+    p = Path(folder).expanduser()
+    missing = [f for f in MNIST_FILES if not ((p / f).is_file() or (p / f"{f}.gz").is_file())]
+    return f"{p}: " + ("all four files present" if not missing else f"missing {', '.join(missing)}")
+
+
+def _network(timeout: float = 2.0) -> str:
+    try:
+        from torchvision.datasets import MNIST
+
+        host = urlparse(MNIST.mirrors[0]).hostname
+    except Exception as exc:  # torchvision missing or changed
+        return f"unknown ({type(exc).__name__})"
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+        return f"reachable ({host})"
+    except OSError as exc:
+        return f"unreachable ({host}: {type(exc).__name__}) — the embedded sample is used instead"
+
+
+def _sample() -> str:
+    from .data import sample_path
+
+    try:
+        return f"available ({sample_path()})"
+    except FileNotFoundError as exc:
+        return f"missing: {exc}"
+
+
+def report(check_network: bool = True) -> tuple[str, int]:
+    """The doctor's text and the number of warnings in it."""
+    from .data import cache_dir
+
+    lines = [f"Python      {platform.python_version()} ({sys.executable})", f"platform    {platform.platform()}"]
+    for name in ("torch", "torchvision", "nbval", "jupyterlab"):
+        lines.append(f"{name:11s} {installed(name) or 'not installed'}")
+    lines.append(f"devices     {', '.join(_devices())}")
+    lines.append(f"COURSE_DEVICE={os.environ.get('COURSE_DEVICE') or '(unset → cpu)'}")
+    lines.append("data sources:")
+    lines.append(f"  sample    {_sample()}")
+    lines.append(f"  mnist     {_local_mnist()}")
+    if check_network:
+        lines.append(f"  network   {_network()}")
+    lines.append(f"cache       {cache_dir()}")
+    warnings = 0
+    pins = pinned_versions()
+    if not pins:
+        lines.append("pins        constraints.txt not found (installed from a wheel?) — versions not compared")
+    else:
+        bad = version_mismatches(pins)
+        key = [b for b in bad if b[0] in KEY_PACKAGES]
+        for name, want, have in key:
+            lines.append(f"WARNING     {name} {have or 'missing'} ≠ pinned {want}: stored notebook outputs were made with the pins")
+        warnings += len(key)
+        others = len(bad) - len(key)
+        if others:
+            lines.append(f"note        {others} other package(s) differ from constraints.txt")
+        if not bad:
+            lines.append(f"pins        all {len(pins)} pinned packages match constraints.txt")
+    return "\n".join(lines), warnings
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m companion doctor", description="Report versions, devices, data sources and differences from the pinned versions.")
+    parser.add_argument("--no-network", action="store_true", help="skip the 2-second network check")
+    args = parser.parse_args(argv)
+    text, _ = report(check_network=not args.no_network)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

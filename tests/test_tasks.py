@@ -1,0 +1,117 @@
+"""The instructors' commands: refresh safety, normalisation, student copies, test-cuda."""
+
+import subprocess
+import sys
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from companion import tasks
+
+
+def _nb(*cells):
+    nb = new_notebook(cells=list(cells))
+    nb.metadata = {"kernelspec": tasks.KERNELSPEC}
+    return nb
+
+
+def test_refresh_refuses_to_overwrite_a_failing_notebook(tmp_path, capsys):
+    path = tmp_path / "broken.ipynb"
+    nbformat.write(_nb(new_code_cell("x = 1"), new_code_cell("print(x)\n1 / 0")), path)
+    before = path.read_bytes()
+    assert tasks.refresh([path]) == 1
+    assert path.read_bytes() == before
+    err = capsys.readouterr().err
+    assert "file left unchanged" in err and "code cell 2" in err and "ZeroDivisionError" in err
+
+
+def test_refresh_writes_normalised_output_and_is_idempotent(tmp_path):
+    path = tmp_path / "ok.ipynb"
+    nb = _nb(new_markdown_cell("# t"), new_code_cell("print(6 * 7)"), new_code_cell("print(0.5)"),
+             new_code_cell("raise ValueError('shown on purpose')", metadata={"tags": ["raises-exception"]}))
+    nb.metadata["widgets"] = {"x": 1}
+    nbformat.write(nb, path)
+    assert tasks.refresh([path]) == 0
+    first = path.read_bytes()
+    out = nbformat.read(path, as_version=4)
+    code = [c for c in out.cells if c.cell_type == "code"]
+    assert [c.execution_count for c in code] == [1, 2, 3]
+    assert code[0].outputs[0].text == "42\n"
+    assert set(out.metadata) == {"kernelspec", "language_info"}
+    assert "version" not in out.metadata["language_info"]
+    assert all("execution" not in c.metadata for c in out.cells)
+    # integers are device-independent and compared in the CUDA run; decimals are not
+    assert tasks.CHECK_TAG in code[0].metadata["tags"]
+    assert tasks.CHECK_TAG not in code[1].metadata.get("tags", [])
+    assert tasks.refresh([path]) == 0
+    assert path.read_bytes() == first
+
+
+def test_stub_source_keeps_the_checker_call():
+    src = '# 参考答案\nanswer = 32 * 3 * 3 * 3 + 32\ncompanion.check("03.params_rgb", answer)'
+    stub = tasks.stub_source(src)
+    assert 'companion.check("03.params_rgb", answer)' in stub and "answer = None" in stub
+    assert "32 * 3" not in stub
+    with pytest.raises(ValueError, match="companion.check"):
+        tasks.stub_source("answer = 3")
+
+
+def test_student_copies(tmp_path):
+    out = tmp_path / "student"
+    assert tasks.student(out) == 0
+    lessons = tasks.notebook_paths()
+    assert sorted(p.name for p in out.glob("*.ipynb")) == [p.name for p in lessons]
+    n_solutions = 0
+    for path in lessons:
+        orig = nbformat.read(path, as_version=4)
+        copy = nbformat.read(out / path.name, as_version=4)
+        assert len(orig.cells) == len(copy.cells)
+        for a, b in zip(orig.cells, copy.cells):
+            if "solution" in a.metadata.get("tags", []):
+                n_solutions += 1
+                assert "exercise-stub" in b.metadata["tags"] and b.outputs == [] and b.execution_count is None
+                assert "answer = None" in b.source and "companion.check(" in b.source
+                for line in a.source.splitlines():
+                    if line.startswith("answer =") and line.strip() != "answer = None":
+                        assert line not in nbformat.writes(copy), f"{path.name}: solution leaked: {line}"
+            else:
+                assert a == b, f"{path.name}: a non-solution cell changed"
+    assert n_solutions >= 2 * len(lessons) or n_solutions == 0
+
+
+def test_student_notebooks_execute_and_report_unanswered(tmp_path):
+    out = tmp_path / "student"
+    tasks.student(out)
+    import os
+
+    os.environ.setdefault("COURSE_DEVICE", "cpu")
+    nb = tasks.execute(out / "03_conv1.ipynb")
+    stubs = [c for c in nb.cells if "exercise-stub" in c.metadata.get("tags", [])]
+    for cell in stubs:
+        text = "".join(o.get("text", "") for o in cell.outputs)
+        assert "尚未作答" in text
+
+
+def test_test_cuda_fails_fast_without_a_gpu():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    proc = subprocess.run([sys.executable, "-m", "companion.tasks", "test-cuda"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "no CUDA device" in lines[0]
+
+
+def test_venv_is_skipped_when_up_to_date(capsys, monkeypatch):
+    if not tasks.STAMP.exists():
+        pytest.skip("no installed .venv here")
+    monkeypatch.setattr(tasks.subprocess, "check_call", lambda *a, **k: pytest.fail("would reinstall"))
+    import os
+
+    newest = max(p.stat().st_mtime for p in (tasks.ROOT / "pyproject.toml", tasks.ROOT / "constraints.txt"))
+    if tasks.STAMP.stat().st_mtime < newest:
+        pytest.skip("dependency files changed since the last install")
+    assert tasks.venv() == 0 and "up to date" in capsys.readouterr().out
+    assert os.path.exists(tasks.venv_python())
