@@ -12,7 +12,7 @@ class DigitRecognizer(nn.Module):
     """The CNN of the source note, layer for layer (``Dropout2d`` after flatten included)."""
 
     def __init__(self) -> None:
-        super(DigitRecognizer, self).__init__()
+        super(DigitRecognizer, self).__init__()  # noqa: UP008 - the note's spelling
         self.conv1 = nn.Conv2d(1, 32, 3, 1)
         self.conv2 = nn.Conv2d(32, 64, 3, 1)
         self.dropout1 = nn.Dropout2d(0.25)

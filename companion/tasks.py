@@ -108,9 +108,10 @@ def _device_independent(cell) -> bool:
     return True
 
 
-def normalise(nb) -> None:
+def normalise(nb, renumber: bool = True) -> None:
     """Make a notebook's stored form independent of who ran it, where and when, and mark
-    the cells the CUDA run compares (see CHECK_TAG)."""
+    the cells the CUDA run compares (see CHECK_TAG). ``renumber=False`` keeps the stored
+    execution counts (the pre-commit hook: an out-of-order run stays visible)."""
     nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": copy.deepcopy(LANGUAGE_INFO)}
     count = 0
     for cell in nb.cells:
@@ -118,10 +119,11 @@ def normalise(nb) -> None:
             cell.metadata.pop(key, None)
         if cell.cell_type != "code":
             continue
-        count += 1 if cell.source.strip() else 0
-        cell.execution_count = count if cell.source.strip() else None
+        if renumber:
+            count += 1 if cell.source.strip() else 0
+            cell.execution_count = count if cell.source.strip() else None
         for out in cell.outputs:
-            if "execution_count" in out:
+            if renumber and "execution_count" in out:
                 out["execution_count"] = cell.execution_count
             out.get("metadata", {}).pop("execution", None)
         tags = [t for t in cell.metadata.get("tags", []) if t != CHECK_TAG]
@@ -197,12 +199,18 @@ def refresh(paths: list[Path]) -> int:
 
 
 def normalise_files(paths: list[Path]) -> int:
+    """Normalise metadata in place, keeping outputs and execution counts; rewrite a file
+    only when it changes."""
     import nbformat
 
     for path in paths:
-        nb = nbformat.read(path, as_version=4)
-        normalise(nb)
-        _write(nb, path)
+        before = path.read_text(encoding="utf-8")
+        nb = nbformat.reads(before, as_version=4)
+        normalise(nb, renumber=False)
+        after = nbformat.writes(nb) + "\n"
+        if after != before:
+            _write(nb, path)
+            print(f"normalised {path.name}")
     return 0
 
 

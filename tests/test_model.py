@@ -53,3 +53,9 @@ def test_build_model():
     assert type(build_model()) is DigitRecognizerFixed
     with pytest.raises(ValueError, match="arch='resnet'"):
         build_model("resnet")
+
+
+def test_note_spelling_of_super_is_kept():
+    import inspect
+
+    assert "super(DigitRecognizer, self).__init__()" in inspect.getsource(DigitRecognizer.__init__)

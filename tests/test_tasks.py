@@ -115,3 +115,19 @@ def test_venv_is_skipped_when_up_to_date(capsys, monkeypatch):
         pytest.skip("dependency files changed since the last install")
     assert tasks.venv() == 0 and "up to date" in capsys.readouterr().out
     assert os.path.exists(tasks.venv_python())
+
+
+def test_normalise_keeps_outputs_and_counts(tmp_path):
+    path = tmp_path / "n.ipynb"
+    cell = new_code_cell("print(1)", execution_count=7, metadata={"execution": {"iopub.status.busy": "2026"}})
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n")]
+    nb = _nb(cell)
+    nb.metadata["language_info"] = {"name": "python", "version": "3.11.7"}
+    nbformat.write(nb, path)
+    assert tasks.normalise_files([path]) == 0
+    out = nbformat.read(path, as_version=4)
+    assert out.cells[0].execution_count == 7 and out.cells[0].outputs[0].text == "1\n"
+    assert "execution" not in out.cells[0].metadata and "version" not in out.metadata["language_info"]
+    once = path.read_bytes()
+    tasks.normalise_files([path])
+    assert path.read_bytes() == once

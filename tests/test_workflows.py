@@ -1,0 +1,57 @@
+"""The hosted CI workflows: valid against the GitHub Actions schema, and doing what the
+README says (offline: check-jsonschema ships the schema)."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+
+
+def test_there_are_cpu_and_cuda_workflows():
+    assert {p.name for p in WORKFLOWS} == {"ci.yml", "cuda.yml"}
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_workflow_matches_the_schema(path):
+    exe = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent)) or shutil.which("check-jsonschema")
+    assert exe, "check-jsonschema is part of the dev extra"
+    proc = subprocess.run([exe, "--builtin-schema", "vendor.github-workflows", str(path)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_invalid_workflow_is_rejected(tmp_path):
+    bad = tmp_path / "bad.yml"
+    bad.write_text("name: x\non: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    stepz: []\n")
+    exe = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent)) or shutil.which("check-jsonschema")
+    proc = subprocess.run([exe, "--builtin-schema", "vendor.github-workflows", str(bad)], capture_output=True, text=True)
+    assert proc.returncode != 0
+
+
+def test_cpu_matrix_and_commands():
+    ci = yaml.safe_load((ROOT / ".github/workflows/ci.yml").read_text())
+    job = ci["jobs"]["cpu"]
+    assert set(job["strategy"]["matrix"]["os"]) == {"ubuntu-latest", "macos-latest", "windows-latest"}
+    assert set(job["strategy"]["matrix"]["python"]) == {"3.11", "3.13"}
+    runs = " ".join(s.get("run", "") for s in job["steps"])
+    assert "make test" in runs and "python companion/tasks.py test" in runs
+
+
+def test_cuda_job_is_manual_or_labelled_and_runs_test_cuda():
+    cuda = yaml.safe_load((ROOT / ".github/workflows/cuda.yml").read_text())
+    triggers = cuda[True] if True in cuda else cuda["on"]  # YAML 1.1 reads `on` as True
+    assert "workflow_dispatch" in triggers and "pull_request" in triggers
+    job = cuda["jobs"]["cuda"]
+    assert "self-hosted" in job["runs-on"] and "gpu" in job["runs-on"]
+    assert any("make test-cuda" in s.get("run", "") for s in job["steps"])
+
+
+def test_pre_commit_hooks_use_the_venv_tools():
+    cfg = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())
+    ids = {h["id"] for repo in cfg["repos"] for h in repo["hooks"]}
+    assert ids == {"ruff", "nbqa-ruff", "normalise-notebooks"}
