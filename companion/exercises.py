@@ -145,7 +145,55 @@ EXERCISES: dict[str, Exercise] = {
         # ── 04_conv2 ──
         # ── 05_pooling ──
         # ── 06_dropout ──
+        Exercise(
+            "06.scale_p02",
+            "nn.Dropout2d(p=0.2) 在训练模式下，没有被丢弃的通道里的每个值被乘以多少？（保留两位小数）",
+            lambda: nn.Dropout2d(0.2).train()(torch.ones(1, 64, 2, 2)).max().item(),
+            lambda a, e: "每个值以 1−p 的概率留下；要让平均输出仍等于输入，留下时必须乘上多少？",
+            kind="float",
+        ),
+        Exercise(
+            "06.eval_sum",
+            "把源笔记的例子 x = torch.arange(1., 37.).view(1, 4, 3, 3).repeat(2, 1, 1, 1) 送进 eval 模式的 "
+            "nn.Dropout2d(0.25)，输出的所有元素之和是多少？",
+            lambda: int(nn.Dropout2d(0.25).eval()(torch.arange(1.0, 37.0).view(1, 4, 3, 3).repeat(2, 1, 1, 1)).sum().item()),
+            _generic("评估模式下 Dropout 既不丢弃也不放大；剩下的就是对两个样本的 1..36 求和。"),
+        ),
+        Exercise(
+            "06.pool_after_elem_drop",
+            "对 torch.arange(1., 17.).view(1, 1, 4, 4)（第 05 课的例子）做一次 p=0.25 的元素级 dropout，掩码恰好只丢掉 7 和 8 "
+            "两个元素；之后再做 F.max_pool2d(·, 2)。输出右上角的值是多少？（保留两位小数）",
+            lambda: nn.functional.max_pool2d(
+                torch.arange(1.0, 17.0).view(1, 1, 4, 4)
+                * torch.tensor([[1.0, 1, 1, 1], [1, 1, 0, 0], [1, 1, 1, 1], [1, 1, 1, 1]])
+                / (1 - 0.25),
+                2,
+            )[0, 0, 0, 1].item(),
+            lambda a, e: "被丢掉的元素变成 0，池化会在窗口里改选剩下的最大值；别忘了幸存者要乘 1/(1−p)。",
+            kind="float",
+        ),
         # ── 07_linear ──
+        Exercise(
+            "07.params_fc1_512",
+            "把 fc1 改成 nn.Linear(9216, 512)，这一层有多少个参数？",
+            lambda: _n_params(nn.Linear(9216, 512)),
+            _generic("权重矩阵的形状是 (out_features, in_features)，再给每个输出加一个偏置。"),
+        ),
+        Exercise(
+            "07.in_features_32",
+            "输入换成 1×32×32 的图片、卷积和池化都不变，fc1 的 in_features 要改成多少才能接得上？",
+            lambda: _out_len(
+                nn.Sequential(nn.Conv2d(1, 32, 3, 1), nn.ReLU(), nn.Conv2d(32, 64, 3, 1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten()),
+                32,
+            )[-1],
+            _generic("两次 3×3 卷积各让边长减 2，2×2 池化再减半；最后乘上 64 个通道。"),
+        ),
+        Exercise(
+            "07.params_direct",
+            "如果去掉 fc1，直接用一个 nn.Linear 把展平后的 9216 维特征映射到 10 类，这一层有多少个参数（含偏置）？",
+            lambda: _n_params(nn.Linear(9216, 10)),
+            _generic("权重是 10 × 9216，偏置每个输出一个。"),
+        ),
         # ── 08_activation ──
         # ── 09_training ──
         # ── 10_claims ──

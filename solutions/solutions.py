@@ -20,7 +20,13 @@ SOLUTIONS = {
     # ── 04_conv2 ──
     # ── 05_pooling ──
     # ── 06_dropout ──
+    "06.scale_p02": 1 / (1 - 0.2),
+    "06.eval_sum": 2 * sum(range(1, 37)),
+    "06.pool_after_elem_drop": 4 / (1 - 0.25),
     # ── 07_linear ──
+    "07.params_fc1_512": 9216 * 512 + 512,
+    "07.in_features_32": 64 * ((32 - 2 - 2) // 2) ** 2,
+    "07.params_direct": 9216 * 10 + 10,
     # ── 08_activation ──
     # ── 09_training ──
     # ── 10_claims ──
