@@ -141,7 +141,42 @@ EXERCISES: dict[str, Exercise] = {
             _generic("输出边长 = n + 2p − k + 1；要它等于 n，解出 p。"),
         ),
         # ── 01_nn_module ──
+        Exercise(
+            "01.plain_list_params",
+            "某模型的 __init__ 里写了 self.layers = [nn.Linear(10, 10) for _ in range(3)] 和 self.out = nn.Linear(10, 2)。"
+            "sum(p.numel() for p in model.parameters()) 等于多少？",
+            lambda: (lambda m: (setattr(m, "layers", [nn.Linear(10, 10) for _ in range(3)]),
+                                setattr(m, "out", nn.Linear(10, 2)), _n_params(m))[-1])(nn.Module()),
+            _generic("parameters() 只找得到登记过的子模块；想一想普通 list 会落进哪个“抽屉”。"),
+        ),
+        Exercise(
+            "01.myblock_params",
+            "源笔记的 MyBlock（nn.Conv2d(3, 64, 3) 后接 nn.BatchNorm2d(64)）共有多少个参数（parameters() 的元素总数）？",
+            lambda: _n_params(nn.Sequential(nn.Conv2d(3, 64, 3), nn.BatchNorm2d(64))),
+            _generic("卷积：权重 out×in×k×k 加每个输出通道一个偏置；BatchNorm 每个通道一个缩放、一个平移；"
+                     "running_mean/running_var 是缓冲区，不算参数。"),
+        ),
+        Exercise(
+            "01.bn_state_dict_len",
+            "nn.BatchNorm2d(64).state_dict() 里有几个键？",
+            lambda: len(nn.BatchNorm2d(64).state_dict()),
+            _generic("state_dict 收录参数和缓冲区；把 named_parameters() 与 named_buffers() 的名字都数上，别漏了那个整数计数器。"),
+        ),
         # ── 02_super ──
+        Exercise(
+            "02.diamond_mro_len",
+            "class Left(Base)、class Right(Base)、class Child(Left, Right)（Base 直接继承 object）。len(Child.__mro__) 是多少？",
+            lambda: (lambda base: len(type("Child", (type("Left", (base,), {}), type("Right", (base,), {})), {}).__mro__))(
+                type("Base", (), {})
+            ),
+            _generic("MRO 里每个类恰好出现一次，别忘了最末尾的 object；写出这几个类再 print(Child.__mro__) 验证。"),
+        ),
+        Exercise(
+            "02.fixed_module_index",
+            "在 companion.DigitRecognizerFixed.__mro__ 中，nn.Module 的下标（从 0 数起）是多少？",
+            lambda: __import__("companion.model", fromlist=["DigitRecognizerFixed"]).DigitRecognizerFixed.__mro__.index(nn.Module),
+            _generic("MRO 从类自己开始（下标 0），沿继承链一路向上；DigitRecognizerFixed 继承谁，那个类又继承谁？"),
+        ),
         # ── 04_conv2 ──
         # ── 05_pooling ──
         # ── 06_dropout ──
@@ -195,6 +230,29 @@ EXERCISES: dict[str, Exercise] = {
             _generic("权重是 10 × 9216，偏置每个输出一个。"),
         ),
         # ── 08_activation ──
+        Exercise(
+            "08.ce_uniform",
+            "10 个类别的 logits 全部相等（例如全是 0）时，nn.CrossEntropyLoss 的损失是多少？（保留 4 位小数）",
+            lambda: nn.functional.cross_entropy(torch.zeros(1, 10), torch.tensor([3])).item(),
+            lambda a, e: "logits 全相等时 softmax 给每个类别同样的概率；损失是正确类别概率的负对数（自然对数）。",
+            kind="float",
+        ),
+        Exercise(
+            "08.relu_zeros",
+            "torch.relu(torch.arange(-3.0, 4.0)) 的结果里有几个 0？",
+            lambda: int((torch.relu(torch.arange(-3.0, 4.0)) == 0).sum()),
+            _generic("先写出 arange 给出的所有数（不含终点），再数哪些会被 ReLU 变成 0——别漏了 0 本身。"),
+        ),
+        Exercise(
+            "08.underflow_gap",
+            "logits 为 [0, g]（float32，g 取整数）时，torch.log(torch.softmax(logits, 0))[0] 从哪个最小的 g 开始变成 -inf？",
+            lambda: next(
+                g for g in range(1, 400)
+                if torch.isinf(torch.log(torch.softmax(torch.tensor([0.0, float(g)]), 0))[0])
+            ),
+            _generic("softmax 的第 0 项约等于 exp(−g)；float32 最小的次正规数是 2 的 −149 次方，"
+                     "比它一半还小的数会被舍入成 0。也可以写个循环直接试。"),
+        ),
         # ── 09_training ──
         # ── 10_claims ──
     ]
