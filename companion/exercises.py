@@ -178,7 +178,54 @@ EXERCISES: dict[str, Exercise] = {
             _generic("MRO 从类自己开始（下标 0），沿继承链一路向上；DigitRecognizerFixed 继承谁，那个类又继承谁？"),
         ),
         # ── 04_conv2 ──
+        Exercise(
+            "04.params_k5",
+            "若 conv2 改用 5×5 的核，即 nn.Conv2d(32, 64, 5)，它有多少个参数？",
+            lambda: _n_params(nn.Conv2d(32, 64, 5)),
+            _hint_params,
+        ),
+        Exercise(
+            "04.rf_three_convs",
+            "在 conv2 之后再接一层 3×3、步长 1 的卷积。第三层的一个输出值受输入图片中多大的正方形区域影响？答边长（像素）。",
+            lambda: int(
+                (nn.Sequential(*[nn.Conv2d(1, 1, 3, padding=1, bias=False) for _ in range(3)])(
+                    nn.functional.pad(torch.ones(1, 1, 1, 1), (7, 7, 7, 7))
+                ) != 0)[0, 0].any(dim=0).sum()
+            ),
+            _generic("回想第 4 节：conv1 的一个输出看 3×3，conv2 看 5×5；每多一层 3×3 卷积，四周各多看一圈。"),
+        ),
+        Exercise(
+            "04.macs_32px",
+            "如果输入图片是 32×32（而不是 28×28），conv2 处理一张图要做多少次乘加？",
+            lambda: nn.Conv2d(32, 64, 3)(nn.Conv2d(1, 32, 3)(torch.zeros(1, 1, 32, 32))).numel() * 32 * 3 * 3,
+            _generic("先求 conv2 的输出边长（32 经过两次 3×3 卷积），再乘输出通道数和每个输出值的乘加次数（一个核的权重数）。"),
+        ),
         # ── 05_pooling ──
+        Exercise(
+            "05.avg_top_left",
+            "对源笔记的 4×4 例子（1 到 16 按行排列）做 F.avg_pool2d(x, 2)，左上角的输出是多少？",
+            lambda: nn.functional.avg_pool2d(torch.arange(1.0, 17.0).view(1, 1, 4, 4), 2)[0, 0, 0, 0].item(),
+            lambda a, e: "找出左上角 2×2 窗口里的 4 个数，求它们的平均值（不是最大值）。",
+            kind="float",
+        ),
+        Exercise(
+            "05.out_k3_s2",
+            "F.max_pool2d(x, kernel_size=3, stride=2) 作用于 conv2 的 24×24 输出，输出边长是多少？",
+            lambda: _out_len(nn.MaxPool2d(3, stride=2), 24)[-1],
+            _hint_out_size,
+        ),
+        Exercise(
+            "05.ceil_mode_25",
+            "F.max_pool2d(x, 2, ceil_mode=True) 作用于 25×25 的输入，输出边长是多少？",
+            lambda: _out_len(nn.MaxPool2d(2, ceil_mode=True), 25)[-1],
+            _generic("ceil_mode=True 时，除以步长后向上取整：最后那一截不足一个窗口的行列也会单独成为一个输出。"),
+        ),
+        Exercise(
+            "05.fc1_params_pool3",
+            "若把 DigitRecognizer 的池化改成 F.max_pool2d(x, 3)，fc1（输出仍为 128）需要多少个参数？",
+            lambda: _n_params(nn.Linear(nn.functional.max_pool2d(torch.zeros(1, 64, 24, 24), 3)[0].numel(), 128)),
+            _generic("先求 24×24 经过 3×3、步长 3 的池化后的边长，再算展平长度 = 64 × 边长²；fc1 的参数 = 展平长度 × 128 + 128。"),
+        ),
         # ── 06_dropout ──
         Exercise(
             "06.scale_p02",

@@ -23,7 +23,14 @@ SOLUTIONS = {
     "03.params_rgb": 32 * 3 * 3 * 3 + 32,
     "03.same_padding_k7": (7 - 1) // 2,
     # ── 04_conv2 ──
+    "04.params_k5": 64 * 32 * 5 * 5 + 64,
+    "04.rf_three_convs": 3 + 2 + 2,
+    "04.macs_32px": (32 - 2 - 2) ** 2 * 64 * (32 * 3 * 3),
     # ── 05_pooling ──
+    "05.avg_top_left": (1 + 2 + 5 + 6) / 4,
+    "05.out_k3_s2": (24 - 3) // 2 + 1,
+    "05.ceil_mode_25": -(-(25 - 2) // 2) + 1,
+    "05.fc1_params_pool3": 64 * (24 // 3) ** 2 * 128 + 128,
     # ── 06_dropout ──
     "06.scale_p02": 1 / (1 - 0.2),
     "06.eval_sum": 2 * sum(range(1, 37)),
