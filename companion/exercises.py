@@ -6,8 +6,9 @@ checkers stay true if a lesson changes its numbers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -302,6 +303,18 @@ EXERCISES: dict[str, Exercise] = {
         ),
         # ── 09_training ──
         # ── 10_claims ──
+        Exercise(
+            "10.floor_case",
+            "n=27、kernel_size=4、stride=2、padding=0 时，笔记的原式给出 12.5。nn.Conv2d 实际输出的边长是多少？",
+            lambda: _out_len(nn.Conv2d(1, 1, kernel_size=4, stride=2), 27)[-1],
+            _generic("原式缺了一步：除以步长后要向下取整，再加 1。"),
+        ),
+        Exercise(
+            "10.classifier_with_bias",
+            "直接在 9216 维特征上接 10 类分类器 nn.Linear(9216, 10)，连同偏置共有多少参数？",
+            lambda: _n_params(nn.Linear(9216, 10)),
+            _generic("权重 9216×10，再加上每个输出一个偏置。"),
+        ),
     ]
 }
 

@@ -45,4 +45,6 @@ SOLUTIONS = {
     "08.underflow_gap": __import__("math").ceil(-__import__("math").log(2.0**-149 / 2)),  # exp(−g) < 最小次正规数的一半
     # ── 09_training ──
     # ── 10_claims ──
+    "10.floor_case": (27 - 4) // 2 + 1,
+    "10.classifier_with_bias": 9216 * 10 + 10,
 }

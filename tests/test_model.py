@@ -37,7 +37,7 @@ def test_eval_outputs_are_log_probabilities_and_variants_agree():
     assert torch.equal(a, b)
 
 
-def test_note_model_warns_on_flattened_dropout2d_in_training_only_fixed_does_not():
+def test_note_model_warns_on_flattened_dropout2d_fixed_does_not():
     x = torch.randn(2, 1, 28, 28)
     with pytest.warns(UserWarning, match="dropout2d"):
         DigitRecognizer().train()(x)
