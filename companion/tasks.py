@@ -108,6 +108,31 @@ def _device_independent(cell) -> bool:
     return True
 
 
+_IPYKERNEL_PID = re.compile(r"ipykernel_\d+")
+
+
+def _clean_text(text: str) -> str:
+    """Machine-specific bits of stored output: the checkout's path, the kernel's PID."""
+    return _IPYKERNEL_PID.sub("ipykernel_0", text.replace(f"{ROOT}{os.sep}", ""))
+
+
+def _tidy_outputs(outputs: list) -> list:
+    """Merge adjacent stream chunks of the same name (their split depends on timing) and
+    strip machine-specific paths, so that two runs store the same bytes."""
+    merged: list = []
+    for out in outputs:
+        if out.get("output_type") == "stream":
+            out["text"] = _clean_text(out["text"])
+            prev = merged[-1] if merged else None
+            if prev is not None and prev.get("output_type") == "stream" and prev.get("name") == out.get("name"):
+                prev["text"] += out["text"]
+                continue
+        elif out.get("output_type") == "error":
+            out["traceback"] = [_clean_text(line) for line in out.get("traceback", [])]
+        merged.append(out)
+    return merged
+
+
 def normalise(nb, renumber: bool = True) -> None:
     """Make a notebook's stored form independent of who ran it, where and when, and mark
     the cells the CUDA run compares (see CHECK_TAG). ``renumber=False`` keeps the stored
@@ -119,6 +144,7 @@ def normalise(nb, renumber: bool = True) -> None:
             cell.metadata.pop(key, None)
         if cell.cell_type != "code":
             continue
+        cell.outputs = _tidy_outputs(cell.outputs)
         if renumber:
             count += 1 if cell.source.strip() else 0
             cell.execution_count = count if cell.source.strip() else None

@@ -1,21 +1,43 @@
-"""Every exercise: its solution passes, wrong answers get a hint, not the answer."""
+"""Every exercise: its solution passes, wrong answers get a hint, not the answer.
+
+The solutions are the notebooks' cells tagged ``solution``; they are executed here with
+``companion.check`` replaced by a recorder, so each solution is checked twice: by nbval in
+its lesson and here, against the checker and its hints.
+"""
 
 import json
+import math
 import re
-import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from companion import exercises
 from companion.exercises import EXERCISES, check, evaluate, question
 
 ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
-sys.path.insert(0, str(ROOT / "solutions"))
-from solutions import SOLUTIONS  # noqa: E402
+
+def _solutions() -> dict:
+    found = {}
+    for path in NOTEBOOKS:
+        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+            if cell["cell_type"] != "code" or "solution" not in cell.get("metadata", {}).get("tags", []):
+                continue
+            record = {}
+            shim = SimpleNamespace(check=lambda key, answer: record.__setitem__(key, answer), question=lambda key: "")
+            exec("".join(cell["source"]), {"companion": shim, "torch": torch, "nn": nn, "F": F, "math": math})
+            assert len(record) == 1, f"{path.name}: a solution cell must check exactly one exercise"
+            found.update(record)
+    return found
+
+
+SOLUTIONS = _solutions()
 
 
 def test_every_exercise_has_a_solution():
@@ -30,9 +52,18 @@ def test_solution_is_accepted(key):
 @pytest.mark.parametrize("key", sorted(SOLUTIONS))
 def test_wrong_answer_gets_a_hint_without_the_solution(key):
     sol = SOLUTIONS[key]
-    wrong = tuple(v + 1 for v in sol) if isinstance(sol, tuple) else sol + 7
+    if isinstance(sol, bool):
+        wrong = not sol
+    elif isinstance(sol, str):
+        wrong = sol + "x"
+    elif isinstance(sol, tuple):
+        wrong = tuple(v + 1 for v in sol)
+    else:
+        wrong = sol + 7
     status, message = evaluate(key, wrong)
     assert status == "wrong" and "提示" in message
+    if isinstance(sol, bool):
+        return  # a yes/no answer cannot be hidden by its hint
     hint = message.split("提示：", 1)[1].replace(str(wrong), "")
     assert not re.search(rf"(?<![\d.]){re.escape(str(sol))}(?![\d.])", hint), hint
 

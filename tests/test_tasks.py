@@ -131,3 +131,20 @@ def test_normalise_keeps_outputs_and_counts(tmp_path):
     once = path.read_bytes()
     tasks.normalise_files([path])
     assert path.read_bytes() == once
+
+
+def test_tidy_outputs_merges_chunks_and_strips_machine_paths():
+    from nbformat.v4 import new_output
+
+    outs = [
+        new_output("stream", name="stdout", text="a\n"),
+        new_output("stream", name="stdout", text="b\n"),
+        new_output("display_data", data={"text/plain": "<Figure>"}),
+        new_output("stream", name="stderr", text=f"{tasks.ROOT}/companion/x.py:1: /tmp/ipykernel_4242/1.py\n"),
+        new_output("error", ename="E", evalue="v", traceback=[f"File {tasks.ROOT}/companion/shapes.py:5"]),
+    ]
+    tidy = tasks._tidy_outputs(outs)
+    assert [o.output_type for o in tidy] == ["stream", "display_data", "stream", "error"]
+    assert tidy[0].text == "a\nb\n"
+    assert tidy[2].text == "companion/x.py:1: /tmp/ipykernel_0/1.py\n"
+    assert tidy[3].traceback == ["File companion/shapes.py:5"]
