@@ -1,11 +1,14 @@
-"""Test settings shared by the unit tests and the nbval run of the notebooks."""
+"""Test settings shared by the unit tests and the nbval run of the notebooks.
+
+It sits at the repository root so that it applies to every pytest run, including one
+that names a single notebook (``pytest --nbval notebooks/03_conv1.ipynb``)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parent
 
 # Notebooks run on the CPU unless a caller (make test-cuda) says otherwise; the kernel
 # started by nbval inherits this environment.
