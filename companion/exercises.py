@@ -302,6 +302,29 @@ EXERCISES: dict[str, Exercise] = {
                      "比它一半还小的数会被舍入成 0。也可以写个循环直接试。"),
         ),
         # ── 09_training ──
+        Exercise(
+            "09.steps_per_epoch",
+            "用 4,000 张训练图、batch_size=128 训练一轮（最后一个不满的批次也算一步），优化器一共走多少步？",
+            lambda: len(torch.arange(4000).split(128)),
+            _generic("每一步处理一个批次；4000 除以 128 除不尽时，剩下的图单独组成最后一批。"),
+        ),
+        Exercise(
+            "09.min_smoothed_loss",
+            "label_smoothing=0.1、10 个类别时，若网络的预测分布恰好等于平滑后的目标分布，"
+            "交叉熵损失是多少？（保留两位小数）",
+            lambda: torch.nn.functional.cross_entropy(
+                torch.tensor([[0.91] + [0.01] * 9]).log(), torch.tensor([0]), label_smoothing=0.1
+            ).item(),
+            lambda a, e: "平滑后正确类别的目标概率是 1 − ε + ε/K，其余每类 ε/K；预测等于目标时，"
+            "损失就是目标分布的熵 −Σ q·ln q。",
+            kind="float",
+        ),
+        Exercise(
+            "09.state_dict_tensors",
+            "保存的检查点里，state_dict 一共有多少个张量？",
+            lambda: len(__import__("companion.model", fromlist=["build_model"]).build_model("fixed").state_dict()),
+            _generic("只有 Conv2d 和 Linear 有参数，每层一个 weight、一个 bias；Dropout 没有参数，也没有缓冲区。"),
+        ),
         # ── 10_claims ──
         Exercise(
             "10.floor_case",

@@ -109,6 +109,7 @@ def _device_independent(cell) -> bool:
 
 
 _IPYKERNEL_PID = re.compile(r"ipykernel_\d+")
+_OVERWRITTEN = re.compile(r"^.*\r(?=[^\n])", re.MULTILINE)  # progress-bar frames a terminal would overwrite
 
 
 def _clean_text(text: str) -> str:
@@ -125,8 +126,9 @@ def _tidy_outputs(outputs: list) -> list:
             out["text"] = _clean_text(out["text"])
             prev = merged[-1] if merged else None
             if prev is not None and prev.get("output_type") == "stream" and prev.get("name") == out.get("name"):
-                prev["text"] += out["text"]
+                prev["text"] = _OVERWRITTEN.sub("", prev["text"] + out["text"])
                 continue
+            out["text"] = _OVERWRITTEN.sub("", out["text"])
         elif out.get("output_type") == "error":
             out["traceback"] = [_clean_text(line) for line in out.get("traceback", [])]
         merged.append(out)

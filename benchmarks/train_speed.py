@@ -1,0 +1,210 @@
+"""Time to 99.0 % test accuracy on the full MNIST: pytorch/examples' recipe vs the course's.
+
+    python benchmarks/train_speed.py MNIST_FOLDER [--seeds 1 2 3] [--epochs 4] [--device cpu]
+                                                  [--recipes examples course] [--threads N]
+
+Both recipes run in this one process, seed by seed, alternating, so that they share the
+machine's conditions. Per recipe and seed it prints the training seconds until the test
+accuracy (the official 10,000 test images) first reached 99.0 %, the accuracy at the end, and
+at the end the ratio of the mean times.
+
+- ``examples``: pytorch/examples' mnist/main.py on the note's ``DigitRecognizer``: Adadelta
+  lr 1.0, StepLR(step 1, gamma 0.7), batch 64, test batch 1000, ``torchvision.datasets.MNIST``
+  (the local files, no download) with ``ToTensor`` + ``Normalize((0.1307,), (0.3081,))`` per
+  sample through a ``DataLoader``, as in the original script (``num_workers`` 0 on the CPU;
+  1 worker and pinned memory on CUDA); evaluated after every epoch.
+- ``course``: ``companion.train.COURSE`` on the corrected architecture: the data held as two
+  tensors on the device, shuffled by index permutation; evaluated ``--evals-per-epoch``
+  times per epoch so that the time to 99 % is resolved finely.
+
+Training time counts every training step (for ``examples`` also the loader's work); the
+evaluations are not counted. This is a benchmark, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from torch.nn import functional as F
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from companion import get_device  # noqa: E402
+from companion import mnist as cm  # noqa: E402
+from companion import train as ct  # noqa: E402
+
+TARGET = 0.99
+
+
+def _load_avg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "n/a"
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def torchvision_root(folder: Path, into: Path) -> Path:
+    """A root that ``torchvision.datasets.MNIST(root, download=False)`` accepts: the four files
+    uncompressed in ``root/MNIST/raw`` (symlinked when raw, decompressed when ``.gz``)."""
+    raw = into / "MNIST" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    for key, name in cm.FILES.items():
+        src = cm.find_files(folder)[key]
+        dst = raw / name
+        if src.read_bytes()[:2] == b"\x1f\x8b":
+            with gzip.open(src, "rb") as fin, open(dst, "wb") as fout:
+                shutil.copyfileobj(fin, fout)
+        else:
+            dst.symlink_to(src.resolve())
+    return into
+
+
+def run_examples(root: Path, seed: int, epochs: int, device: torch.device, test_x, test_y) -> ct.History:
+    """pytorch/examples mnist/main.py, its train() and StepLR loop, timed without its test()."""
+    from torchvision import datasets, transforms
+
+    torch.manual_seed(seed)
+    transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
+    train_set = datasets.MNIST(str(root), train=True, download=False, transform=transform)
+    kwargs = {"batch_size": 64, "shuffle": True}
+    if device.type == "cuda":
+        kwargs.update(num_workers=1, pin_memory=True)
+    loader = torch.utils.data.DataLoader(train_set, **kwargs)
+    model = ct.build_model("note").to(device)
+    optimizer = torch.optim.Adadelta(model.parameters(), lr=1.0)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.7)
+    history, trained = ct.History(), 0.0
+    for epoch in range(1, epochs + 1):
+        model.train()
+        t0 = time.perf_counter()
+        for data, target in loader:
+            data, target = data.to(device), target.to(device)
+            optimizer.zero_grad()
+            loss = F.nll_loss(model(data), target)
+            loss.backward()
+            optimizer.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        trained += time.perf_counter() - t0
+        lr = optimizer.param_groups[0]["lr"]
+        scheduler.step()
+        test_loss, acc = ct.evaluate(model, test_x, test_y, device=device)  # the same 10,000 images
+        history.epoch.append(float(epoch))
+        history.step.append(epoch * len(loader))
+        history.seconds.append(trained)
+        history.train_loss.append(loss.item())
+        history.test_loss.append(test_loss)
+        history.test_acc.append(acc)
+        history.lr.append(lr)
+        print(f"  examples seed {seed} epoch {epoch}: test accuracy {100 * acc:.2f}%  training {trained:.1f} s", flush=True)
+    return history
+
+
+def run_course(digits: cm.Digits, seed: int, epochs: float | None, evals: int, device: torch.device) -> ct.History:
+    model = ct.make_model("fixed", seed).to(device)
+    history = ct.fit(model, digits.x_train, digits.y_train, digits.x_test, digits.y_test, recipe=ct.COURSE,
+                     epochs=epochs, seed=seed, device=device, evals_per_epoch=evals, progress=False)
+    for e, s, a in zip(history.epoch, history.seconds, history.test_acc):
+        print(f"  course   seed {seed} epoch {e:.3f}: test accuracy {100 * a:.2f}%  training {s:.1f} s", flush=True)
+    return history
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("folder", type=Path, help="folder with the four MNIST IDX files (raw or .gz)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--epochs", type=int, default=4, help="epochs of the examples recipe (default 4)")
+    parser.add_argument("--course-epochs", type=float, default=None,
+                        help=f"length of the course's schedule (default {ct.COURSE.epochs:g}, the recipe's)")
+    parser.add_argument("--evals-per-epoch", type=int, default=8, help="course recipe only (default 8)")
+    parser.add_argument("--device", default="cpu", help="cpu | cuda | auto (default cpu)")
+    parser.add_argument("--recipes", nargs="+", choices=("examples", "course"), default=["examples", "course"])
+    parser.add_argument("--examples-seeds", type=int, nargs="+", default=None,
+                        help="seeds for the examples recipe only (default: --seeds)")
+    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)")
+    args = parser.parse_args(argv)
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = get_device(args.device)
+    digits = cm.load_folder(args.folder)
+    if len(digits.y_train) != 60_000 or len(digits.y_test) != 10_000:
+        parser.error(f"{args.folder}: expected the full MNIST (60,000 + 10,000), found {digits.description}")
+    print(f"date {time.strftime('%Y-%m-%d %H:%M:%S %Z')}")
+    print(f"machine {_cpu_name()}, {os.cpu_count()} logical CPUs; torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads; device {device}"
+          + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""))
+    print(f"python {platform.python_version()}; load average at start {_load_avg()}")
+    print(f"data {digits.description}")
+    print(f"course recipe {ct.COURSE}")
+    print(flush=True)
+
+    examples_seeds = args.examples_seeds or args.seeds
+    results: dict[str, dict[int, ct.History]] = {r: {} for r in args.recipes}
+    with tempfile.TemporaryDirectory(prefix="mnist-tv-") as tmp:
+        root = torchvision_root(args.folder, Path(tmp)) if "examples" in args.recipes else None
+        for seed in sorted(set(args.seeds) | set(examples_seeds)):
+            for recipe in args.recipes:
+                if recipe == "examples" and seed in examples_seeds:
+                    print(f"[examples, seed {seed}] load average {_load_avg()}", flush=True)
+                    results[recipe][seed] = run_examples(root, seed, args.epochs, device, digits.x_test, digits.y_test)
+                elif recipe == "course" and seed in args.seeds:
+                    print(f"[course, seed {seed}] load average {_load_avg()}", flush=True)
+                    results[recipe][seed] = run_course(digits, seed, args.course_epochs, args.evals_per_epoch, device)
+
+    print(f"\nload average at the end {_load_avg()}")
+    print(f"\n{'recipe':9s} {'seed':>4s} {'time to 99.0%':>14s} {'at epoch':>9s} {'final acc':>10s} "
+          f"{'train s':>8s} {'s/epoch':>8s}")
+    means = {}
+    for recipe, runs in results.items():
+        times = []
+        for seed, h in runs.items():
+            t = h.time_to(TARGET)
+            at = next((e for e, a in zip(h.epoch, h.test_acc) if a >= TARGET), None)
+            per_epoch = h.seconds[-1] / h.epoch[-1]
+            print(f"{recipe:9s} {seed:4d} {f'{t:.1f} s' if t is not None else 'not reached':>14s} "
+                  f"{f'{at:.3g}' if at is not None else '-':>9s} {100 * h.test_acc[-1]:9.2f}% "
+                  f"{h.seconds[-1]:8.1f} {per_epoch:8.1f}")
+            if t is not None:
+                times.append(t)
+        finals = [h.test_acc[-1] for h in runs.values()]
+        if finals:
+            reached = f"{len(times)}/{len(runs)} seeds reached 99.0%"
+            mean_t = statistics.mean(times) if times else None
+            means[recipe] = (mean_t, len(times) == len(runs))
+            print(f"{recipe:9s} mean: time to 99.0% {f'{mean_t:.1f} s' if mean_t else '-'} ({reached}); "
+                  f"final accuracy {100 * statistics.mean(finals):.2f}% (min {100 * min(finals):.2f}%)")
+    if "examples" in means and "course" in means and means["examples"][0] and means["course"][0]:
+        ratio = means["examples"][0] / means["course"][0]
+        caveat = "" if means["examples"][1] and means["course"][1] else " (not every seed reached 99.0%)"
+        print(f"\nratio of mean times to 99.0%, examples / course: {ratio:.2f}×{caveat}")
+        paired = [s for s in results["examples"] if s in results["course"]
+                  and results["examples"][s].time_to(TARGET) and results["course"][s].time_to(TARGET)]
+        for s in paired:
+            print(f"  seed {s}: {results['examples'][s].time_to(TARGET) / results['course'][s].time_to(TARGET):.2f}×")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,292 @@
+"""The full-MNIST loader: IDX parsing, clear errors, the auto fallback order. Offline and fast."""
+
+import gzip
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from companion import mnist
+
+FULL_MNIST = Path("/work/shared/datasets/mnist")
+
+
+def _fake_mnist(folder: Path, n_train: int = 12, n_test: int = 5, gz: bool = True, seed: int = 0) -> dict:
+    """Write four tiny IDX files (torchvision names) and return the arrays written."""
+    rng = np.random.default_rng(seed)
+    arrays = {
+        "train_images": rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
+        "train_labels": rng.integers(0, 10, n_train, dtype=np.uint8),
+        "test_images": rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
+        "test_labels": rng.integers(0, 10, n_test, dtype=np.uint8),
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    for key, name in mnist.FILES.items():
+        mnist.write_idx(folder / (name + (".gz" if gz else "")), arrays[key])
+    return arrays
+
+
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+@pytest.mark.parametrize("array", [
+    np.arange(24, dtype=np.uint8).reshape(2, 3, 4),
+    np.array([-3, 7], dtype=np.int16),
+    np.linspace(-1, 1, 6, dtype=np.float32).reshape(3, 2),
+    np.array([1.5, -2.25], dtype=np.float64),
+])
+def test_idx_round_trip(tmp_path, suffix, array):
+    path = mnist.write_idx(tmp_path / f"a{suffix}", array)
+    back = mnist.read_idx(path)
+    assert back.dtype == array.dtype and back.shape == array.shape
+    np.testing.assert_array_equal(back, array)
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_idx_header_is_big_endian_and_gzip_is_detected_by_content(tmp_path):
+    path = mnist.write_idx(tmp_path / "a", np.zeros((2, 3), dtype=np.uint8))
+    raw = path.read_bytes()
+    assert raw[:4] == bytes([0, 0, 0x08, 2]) and raw[4:12] == (2).to_bytes(4, "big") + (3).to_bytes(4, "big")
+    disguised = tmp_path / "compressed-without-suffix"
+    disguised.write_bytes(gzip.compress(raw))
+    assert mnist.read_idx(disguised).shape == (2, 3)
+
+
+def test_folder_round_trip_raw_and_gz(tmp_path):
+    for gz in (True, False):
+        folder = tmp_path / f"gz{gz}"
+        arrays = _fake_mnist(folder, gz=gz)
+        d = mnist.load_folder(folder)
+        assert d.source == "mnist" and d.x_train.shape == (12, 1, 28, 28) and d.x_test.shape == (5, 1, 28, 28)
+        assert d.x_train.dtype == torch.float32 and d.y_train.dtype == torch.int64
+        assert torch.equal((d.x_train[:, 0] * 255).round().to(torch.uint8), torch.from_numpy(arrays["train_images"]))
+        assert d.y_test.tolist() == arrays["test_labels"].tolist()
+
+
+def test_torchvision_layout_and_dotted_names(tmp_path):
+    _fake_mnist(tmp_path / "MNIST" / "raw")
+    assert mnist.load_folder(tmp_path).y_train.shape == (12,)
+    dotted = tmp_path / "kaggle"
+    arrays = _fake_mnist(dotted, gz=False)
+    os.rename(dotted / "t10k-images-idx3-ubyte", dotted / "t10k-images.idx3-ubyte")
+    assert mnist.find_files(dotted)["test_images"].name == "t10k-images.idx3-ubyte"
+    assert mnist.load_folder(dotted).x_test.shape[0] == len(arrays["test_images"])
+
+
+def test_missing_files_are_listed(tmp_path):
+    _fake_mnist(tmp_path)
+    (tmp_path / "t10k-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(FileNotFoundError, match="missing t10k-labels-idx1-ubyte"):
+        mnist.load_folder(tmp_path)
+    with pytest.raises(FileNotFoundError, match="not a folder"):
+        mnist.find_files(tmp_path / "nope")
+
+
+def _corrupt(path: Path, how: str) -> None:
+    raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    if how == "magic":
+        raw = b"\x12\x34" + raw[2:]
+    elif how == "type":
+        raw = raw[:2] + b"\x07" + raw[3:]
+    elif how == "truncated":
+        raw = raw[:-10]
+    elif how == "too long":
+        raw = raw + b"\x00" * 3
+    elif how == "short":
+        raw = raw[:2]
+    elif how == "header":
+        raw = raw[:6]
+    data = gzip.compress(raw) if path.suffix == ".gz" else raw
+    path.write_bytes(data)
+
+
+@pytest.mark.parametrize("how, message", [
+    ("magic", "not an IDX file"),
+    ("type", "not an IDX file"),
+    ("truncated", "truncated: header"),
+    ("too long", "longer than its header says"),
+    ("short", "too short for an IDX header"),
+    ("header", "header is truncated"),
+])
+def test_corrupt_files_name_the_file(tmp_path, how, message):
+    _fake_mnist(tmp_path, gz=False)
+    bad = tmp_path / "train-images-idx3-ubyte"
+    _corrupt(bad, how)
+    with pytest.raises(ValueError, match=message) as err:
+        mnist.load_folder(tmp_path)
+    assert str(bad) in str(err.value)
+
+
+def test_truncated_gzip_names_the_file(tmp_path):
+    _fake_mnist(tmp_path)
+    bad = tmp_path / "t10k-images-idx3-ubyte.gz"
+    bad.write_bytes(bad.read_bytes()[:-20])
+    with pytest.raises(ValueError, match="gzip data is truncated or corrupt") as err:
+        mnist.load_folder(tmp_path)
+    assert str(bad) in str(err.value)
+
+
+def test_wrong_shapes_and_values_name_the_file(tmp_path):
+    _fake_mnist(tmp_path)
+    images = tmp_path / "train-images-idx3-ubyte.gz"
+    mnist.write_idx(images, np.zeros((12, 32, 32), dtype=np.uint8))
+    with pytest.raises(ValueError, match=r"expected uint8 images shaped \(N, 28, 28\), found uint8 \(12, 32, 32\)") as err:
+        mnist.load_folder(tmp_path)
+    assert str(images) in str(err.value)
+    mnist.write_idx(images, np.zeros((12, 28, 28), dtype=np.float32))
+    with pytest.raises(ValueError, match="found float32"):
+        mnist.load_folder(tmp_path)
+    mnist.write_idx(images, np.zeros((12, 28, 28), dtype=np.uint8))
+    labels = tmp_path / "train-labels-idx1-ubyte.gz"
+    mnist.write_idx(labels, np.zeros(11, dtype=np.uint8))
+    with pytest.raises(ValueError, match="11 labels for 12 images") as err:
+        mnist.load_folder(tmp_path)
+    assert str(labels) in str(err.value)
+    mnist.write_idx(labels, np.full(12, 10, dtype=np.uint8))
+    with pytest.raises(ValueError, match="label 10 is not a digit"):
+        mnist.load_folder(tmp_path)
+
+
+def test_write_idx_rejects_what_idx_cannot_hold(tmp_path):
+    with pytest.raises(ValueError, match="cannot be stored as IDX"):
+        mnist.write_idx(tmp_path / "a", np.zeros(3, dtype=np.uint64))
+
+
+# ── the one entry point ──────────────────────────────────────────────────────
+
+
+@pytest.fixture(scope="module")
+def sample_splits():
+    """The real embedded sample, read once (from the user's cache) for this module."""
+    from companion import load_sample
+
+    return {split: load_sample(split) for split in ("train", "test")}
+
+
+@pytest.fixture
+def offline(tmp_path, monkeypatch, sample_splits):
+    """No COURSE_MNIST_DIR, an empty cache, and a download that fails at once."""
+    monkeypatch.delenv("COURSE_MNIST_DIR", raising=False)
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(mnist, "load_sample", lambda split: sample_splits[split])
+    calls = []
+
+    def no_network(root):
+        calls.append(root)
+        raise RuntimeError("Error downloading train-images-idx3-ubyte.gz:\nTried https://mirror/, got:\n<urlopen error offline>")
+
+    monkeypatch.setattr(mnist, "_torchvision_download", no_network)
+    return calls
+
+
+def test_auto_prefers_course_mnist_dir(tmp_path, offline, monkeypatch, capsys):
+    calls = offline
+    _fake_mnist(tmp_path / "m")
+    monkeypatch.setenv("COURSE_MNIST_DIR", str(tmp_path / "m"))
+    d = mnist.load_digits("auto")
+    assert d.source == "mnist" and calls == []
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out == [f"data: MNIST from {tmp_path / 'm'} (12 train / 5 test) (COURSE_MNIST_DIR)"]
+
+
+def test_auto_falls_back_to_the_sample_in_one_line(offline, capsys):
+    calls = offline
+    d = mnist.load_digits("auto")
+    assert d.source == "sample" and len(calls) == 1
+    assert d.x_train.shape == (4000, 1, 28, 28) and d.x_test.shape == (1000, 1, 28, 28)
+    (line,) = capsys.readouterr().out.strip().splitlines()
+    assert line.startswith("data: embedded 5,000-digit sample")
+    assert "COURSE_MNIST_DIR is not set" in line and "download failed (<urlopen error offline>)" in line
+
+
+def test_auto_explains_a_bad_course_mnist_dir_then_falls_back(tmp_path, offline, monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_MNIST_DIR", str(tmp_path / "empty"))
+    (tmp_path / "empty").mkdir()
+    assert mnist.load_digits("auto").source == "sample"
+    (line,) = capsys.readouterr().out.strip().splitlines()
+    assert "COURSE_MNIST_DIR:" in line and "missing train-images-idx3-ubyte" in line and "download failed" in line
+
+
+def test_auto_raises_on_corrupt_files_instead_of_hiding_them(tmp_path, offline, monkeypatch):
+    _fake_mnist(tmp_path / "m")
+    _corrupt(tmp_path / "m" / "train-labels-idx1-ubyte.gz", "truncated")
+    monkeypatch.setenv("COURSE_MNIST_DIR", str(tmp_path / "m"))
+    with pytest.raises(ValueError, match="train-labels-idx1-ubyte.gz: file is truncated"):
+        mnist.load_digits("auto")
+
+
+def test_mnist_does_not_fall_back(offline):
+    with pytest.raises(RuntimeError, match="download failed"):
+        mnist.load_digits("mnist", verbose=False)
+
+
+def test_download_goes_through_a_temporary_folder(tmp_path, offline, monkeypatch, capsys):
+    calls = offline
+
+    def fake(root):
+        calls.append(root)
+        _fake_mnist(Path(root) / "MNIST" / "raw")
+        # the files exist under the temporary name only, never under the final one
+        assert not (tmp_path / "cache" / "mnist").exists()
+
+    monkeypatch.setattr(mnist, "_torchvision_download", fake)
+    d = mnist.load_digits("auto")
+    assert d.source == "mnist" and "(downloaded now)" in d.description
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["mnist"]  # temporary folder removed
+    d = mnist.load_digits("auto")  # second time: from the cache, no download
+    assert len(calls) == 1 and "(cached download)" in d.description
+
+
+def test_a_corrupt_download_is_never_moved_into_place(tmp_path, offline, monkeypatch):
+    def fake(root):
+        raw = Path(root) / "MNIST" / "raw"
+        _fake_mnist(raw)
+        _corrupt(raw / "t10k-images-idx3-ubyte.gz", "truncated")
+
+    monkeypatch.setattr(mnist, "_torchvision_download", fake)
+    with pytest.raises(ValueError, match="t10k-images-idx3-ubyte.gz"):
+        mnist.download()
+    assert not (tmp_path / "cache" / "mnist").exists() and not list((tmp_path / "cache").iterdir())
+
+
+def test_download_timeout(tmp_path, monkeypatch):
+    import threading
+
+    release = threading.Event()
+    monkeypatch.setattr(mnist, "_torchvision_download", lambda root: release.wait(5))
+    try:
+        with pytest.raises(TimeoutError, match="did not finish within 0.05 s"):
+            mnist.download(timeout=0.05, folder=tmp_path / "mnist")
+    finally:
+        release.set()
+    assert not (tmp_path / "mnist").exists()
+    with pytest.raises(ValueError, match="timeout=0"):
+        mnist.download(timeout=0)
+
+
+def test_path_and_bad_source(tmp_path, capsys):
+    _fake_mnist(tmp_path, gz=False)
+    assert mnist.load_digits(tmp_path, verbose=False).y_test.shape == (5,)
+    assert mnist.load_digits(str(tmp_path)).source == "mnist"
+    assert capsys.readouterr().out.startswith("data: MNIST from")
+    with pytest.raises(ValueError, match="neither one of"):
+        mnist.load_digits("fashion")
+
+
+def test_limit(tmp_path):
+    _fake_mnist(tmp_path)
+    d = mnist.load_folder(tmp_path).limit(3)
+    assert len(d.y_train) == 3 and len(d.y_test) == 3 and "first 3" in d.description
+    with pytest.raises(ValueError, match="limit=0"):
+        d.limit(0)
+
+
+@pytest.mark.skipif(not FULL_MNIST.is_dir(), reason="the full MNIST folder is not on this machine")
+def test_the_real_mnist():
+    d = mnist.load_folder(FULL_MNIST)
+    assert d.x_train.shape == (60000, 1, 28, 28) and d.x_test.shape == (10000, 1, 28, 28)
+    assert torch.bincount(d.y_test).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    assert abs(d.x_train.mean().item() - 0.1307) < 1e-4 and abs(d.x_train.std().item() - 0.3081) < 1e-4
+    raw = mnist._read_bytes(FULL_MNIST / "train-images-idx3-ubyte.gz")
+    assert hashlib.md5(raw).hexdigest() == "6bbc9ace898e44ae57da46a324031adb"
