@@ -211,8 +211,22 @@ def _write(nb, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def refresh(paths: list[Path]) -> int:
+def _keep_varying_outputs(new, old) -> None:
+    """Cells tagged nbval-ignore-output (timings, training logs) differ on every run: where
+    such a cell's code is unchanged, keep its stored output so that a refresh only shows the
+    changes that matter in ``git diff``."""
+    stored = {c.get("id"): c for c in old.cells if c.cell_type == "code"}
+    for cell in new.cells:
+        prev = stored.get(cell.get("id"))
+        if (cell.cell_type == "code" and "nbval-ignore-output" in cell.metadata.get("tags", [])
+                and prev is not None and prev.source == cell.source):
+            cell.outputs = prev.outputs
+
+
+def refresh(paths: list[Path], keep_varying: bool = True) -> int:
     """Re-execute notebooks; write each back only when every cell ran."""
+    import nbformat
+
     failed = 0
     for path in paths:
         print(f"refresh: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path} ...", flush=True)
@@ -222,6 +236,8 @@ def refresh(paths: list[Path]) -> int:
             print(f"refresh: FAILED, file left unchanged: {exc}", file=sys.stderr, flush=True)
             failed += 1
             continue
+        if keep_varying:
+            _keep_varying_outputs(nb, nbformat.read(path, as_version=4))
         _write(nb, path)
     return 1 if failed else 0
 
@@ -329,6 +345,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("test-cuda", help="the notebooks on a CUDA GPU, comparing device-independent cells")
     p_refresh = sub.add_parser("refresh", help="re-execute notebooks in place and normalise their metadata")
     p_refresh.add_argument("notebooks", nargs="*", help="notebook files (default: all lessons)")
+    p_refresh.add_argument("--all-outputs", action="store_true",
+                           help="also replace the stored output of unchanged nbval-ignore-output cells")
     p_norm = sub.add_parser("normalise", help="normalise notebook metadata without executing")
     p_norm.add_argument("notebooks", nargs="+")
     sub.add_parser("student", help="write build/student/ with solutions replaced by stubs")
@@ -347,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.task == "test-cuda":
         return test_cuda(extra)
     if args.task == "refresh":
-        return refresh(notebook_paths(args.notebooks))
+        return refresh(notebook_paths(args.notebooks), keep_varying=not args.all_outputs)
     if args.task == "normalise":
         return normalise_files(notebook_paths(args.notebooks))
     if args.task == "student":

@@ -150,3 +150,15 @@ def test_tidy_outputs_merges_chunks_and_strips_machine_paths():
     assert tidy[3].traceback == ["File companion/shapes.py:5"]
     bar = tasks._tidy_outputs([new_output("stream", name="stderr", text="  0%|  | 0/9\r 50%|# | 4/9\r100%|##| 9/9\n")])
     assert bar[0].text == "100%|##| 9/9\n"
+
+
+def test_refresh_keeps_varying_output_of_unchanged_cells(tmp_path):
+    path = tmp_path / "timing.ipynb"
+    varying = new_code_cell("import time\nprint(time.perf_counter_ns())", metadata={"tags": ["nbval-ignore-output"]})
+    nbformat.write(_nb(varying, new_code_cell("print(1)")), path)
+    assert tasks.refresh([path]) == 0
+    first = path.read_bytes()
+    assert tasks.refresh([path]) == 0
+    assert path.read_bytes() == first
+    assert tasks.refresh([path], keep_varying=False) == 0
+    assert path.read_bytes() != first
