@@ -14,8 +14,9 @@ at the end the ratio of the mean times.
   sample through a ``DataLoader``, as in the original script (``num_workers`` 0 on the CPU;
   1 worker and pinned memory on CUDA); evaluated after every epoch.
 - ``course``: ``companion.train.COURSE`` on the corrected architecture: the data held as two
-  tensors on the device, shuffled by index permutation; evaluated ``--evals-per-epoch``
-  times per epoch so that the time to 99 % is resolved finely.
+  tensors on the device, shuffled by index permutation; AdamW with a one-cycle schedule while
+  every layer learns (conv1 frozen half-way), then a stage that trains only fc1 and fc2;
+  evaluated ``--evals-per-epoch`` times per epoch so that the time to 99 % is resolved finely.
 
 Training time counts every training step (for ``examples`` also the loader's work); the
 evaluations are not counted. This is a benchmark, not a test.
@@ -136,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--epochs", type=int, default=4, help="epochs of the examples recipe (default 4)")
     parser.add_argument("--course-epochs", type=float, default=None,
-                        help=f"length of the course's schedule (default {ct.COURSE.epochs:g}, the recipe's)")
+                        help=f"epochs of the course recipe's first stage (default {ct.COURSE.epochs:g}, the recipe's; "
+                        f"its {ct.COURSE.head_epochs:g} head epochs follow)")
     parser.add_argument("--evals-per-epoch", type=int, default=8, help="course recipe only (default 8)")
     parser.add_argument("--device", default="cpu", help="cpu | cuda | auto (default cpu)")
     parser.add_argument("--recipes", nargs="+", choices=("examples", "course"), default=["examples", "course"])

@@ -10,6 +10,7 @@ import argparse
 import os
 
 from . import cli
+from .train import COURSE
 
 DESCRIPTION = """\
 The command line of the course "DigitRecognizer, layer by layer".
@@ -52,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default="auto", metavar="auto|sample|mnist|PATH",
                    help="where the digits come from (default: auto)")
     p.add_argument("--epochs", type=_positive_int, default=None, metavar="N",
-                   help="passes over the training digits (default: 2 on MNIST, 10 on the sample)")
+                   help=f"passes over the training digits with every layer learning (default: {COURSE.epochs:g} "
+                   f"on MNIST, {cli.SAMPLE_EPOCHS} on the sample); the course recipe then trains only fc1 and "
+                   f"fc2 for {COURSE.head_epochs:g} more")
     p.add_argument("--device", default=os.environ.get("COURSE_DEVICE") or "auto", metavar="cpu|cuda|auto",
                    help="where to train (default: $COURSE_DEVICE, else auto = a CUDA GPU if there is one)")
     p.add_argument("--out", default="model.pt", metavar="FILE", help="where to save the network (default: model.pt)")
@@ -60,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--arch", choices=("fixed", "note"), default="fixed",
                    help="fixed: the note's network with its dropout corrected (default); note: exactly as written")
     p.add_argument("--recipe", choices=("course", "examples"), default="course",
-                   help="course: AdamW with a one-cycle schedule (default); examples: pytorch/examples' Adadelta")
+                   help="course: AdamW, one-cycle schedule, then the fully connected layers alone (default); "
+                   "examples: pytorch/examples' Adadelta")
     p.add_argument("--batch-size", type=_positive_int, default=None, metavar="B", help="digits per step (default: the recipe's)")
     p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
                    help="give up a download after this long (default: 60)")

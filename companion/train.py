@@ -30,6 +30,7 @@ __all__ = [
     "RECIPES",
     "History",
     "fit",
+    "lr_schedule",
     "evaluate",
     "predict",
     "confusion_matrix",
@@ -104,9 +105,11 @@ class Recipe:
         return replace(self, **changes)
 
 
-#: the course's recipe: AdamW, one-cycle schedule sized to the run, label smoothing
-COURSE = Recipe("course", optimizer="adamw", lr=3e-3, batch_size=128, epochs=2, schedule="onecycle",
-                warmup=0.25, weight_decay=0.0, label_smoothing=0.1)
+#: the course's recipe: AdamW with a one-cycle schedule sized to the run and label smoothing,
+#: conv1 frozen half-way; then one epoch in which only fc1 and fc2 learn
+COURSE = Recipe("course", optimizer="adamw", lr=2e-3, batch_size=64, epochs=2, schedule="onecycle",
+                warmup=0.25, weight_decay=0.0, label_smoothing=0.1, freeze=(("conv1", 0.5),),
+                head_epochs=1.0, head_lr=1e-3)
 #: pytorch/examples' mnist recipe: Adadelta lr 1.0, StepLR(step 1, gamma 0.7), batch 64, 14 epochs
 EXAMPLES = Recipe("examples", optimizer="adadelta", lr=1.0, batch_size=64, epochs=14, schedule="step", gamma=0.7)
 RECIPES = {r.name: r for r in (COURSE, EXAMPLES)}
@@ -258,6 +261,28 @@ def _head_stage(model: nn.Module, r: Recipe, steps: int):
     params = [p for layer in (model.fc1, model.fc2) for p in layer.parameters()]
     opt = torch.optim.AdamW(params, lr=r.head_lr, weight_decay=r.weight_decay)
     return opt, torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, steps - 1), eta_min=r.head_lr * 1e-3)
+
+
+def lr_schedule(recipe: Recipe, steps_per_epoch: int, epochs: float | None = None) -> list[float]:
+    """The learning rate of every step that ``fit`` takes with ``recipe`` (nothing is trained):
+    ``epochs`` (default the recipe's) of the first stage, then the head stage if any."""
+    r = recipe if epochs is None else recipe.with_(epochs=epochs)
+    total1 = max(1, round(r.epochs * steps_per_epoch))
+    total2 = round(r.head_epochs * steps_per_epoch)
+    dummy = nn.Linear(1, 1)
+    opt = _optimizer(dummy, r)
+    sched = _scheduler(opt, r, total1)
+    rates = []
+    for step in range(total1 + total2):
+        if step == total1:
+            head = nn.Module()
+            head.fc1, head.fc2 = nn.Linear(1, 1), nn.Linear(1, 1)
+            opt, sched = _head_stage(head, r, total2)
+        rates.append(float(opt.param_groups[0]["lr"]))
+        opt.step()
+        if step >= total1 or r.schedule == "onecycle" or (r.schedule == "step" and (step + 1) % steps_per_epoch == 0):
+            sched.step()
+    return rates
 
 
 def _progress_bar(total: int, enabled: bool, desc: str):

@@ -12,6 +12,10 @@ from companion import train as tr
 from companion.predict import predict_image, prepare_image
 
 
+#: the course recipe without its freezing and head stage, for tests of the plain loop
+PLAIN = tr.COURSE.with_(freeze=(), head_epochs=0.0)
+
+
 @pytest.fixture(scope="module")
 def tiny():
     x, y = load_sample("test")
@@ -26,7 +30,7 @@ def test_fit_records_history_and_learns_something(tiny):
     x, y, xt, yt = tiny
     model = tr.make_model("fixed", seed=0)
     before = _weights(model).clone()
-    recipe = tr.COURSE.with_(batch_size=32)
+    recipe = PLAIN.with_(batch_size=32)
     h = tr.fit(model, x, y, xt, yt, recipe=recipe, epochs=2, evals_per_epoch=3, progress=False)
     assert h.step == [1, 2, 3, 4, 5, 6] and h.epoch[-1] == 2.0
     assert len(h.test_acc) == len(h.train_loss) == len(h.seconds) == len(h.lr) == 6
@@ -41,16 +45,16 @@ def test_fit_is_deterministic_for_a_seed(tiny):
     runs = []
     for seed in (3, 3, 4):
         model = tr.make_model("fixed", seed=0)
-        tr.fit(model, x, y, recipe=tr.COURSE.with_(batch_size=48), epochs=1, seed=seed, progress=False)
+        tr.fit(model, x, y, recipe=PLAIN.with_(batch_size=48), epochs=1, seed=seed, progress=False)
         runs.append(_weights(model))
     assert torch.equal(runs[0], runs[1]) and not torch.equal(runs[0], runs[2])
 
 
 def test_fractional_epochs_stop_and_callback_stops(tiny):
     x, y, xt, yt = tiny
-    h = tr.fit(tr.make_model(), x, y, recipe=tr.COURSE.with_(batch_size=16), epochs=0.5, progress=False)
+    h = tr.fit(tr.make_model(), x, y, recipe=PLAIN.with_(batch_size=16), epochs=0.5, progress=False)
     assert h.step == [3] and h.epoch == [0.5] and h.test_acc == []
-    h = tr.fit(tr.make_model(), x, y, xt, yt, recipe=tr.COURSE.with_(batch_size=16), epochs=3,
+    h = tr.fit(tr.make_model(), x, y, xt, yt, recipe=PLAIN.with_(batch_size=16), epochs=3,
                evals_per_epoch=2, progress=False, callback=lambda hist: len(hist) == 2)
     assert h.step == [3, 6]
 
@@ -65,7 +69,7 @@ def test_freezing_stops_a_layer_and_hands_it_back_trainable(tiny):
             seen.append(module.weight.detach().clone())
 
     hook = model.conv1.register_forward_pre_hook(spy)
-    recipe = tr.COURSE.with_(batch_size=24, freeze=(("conv1", 0.5),))
+    recipe = PLAIN.with_(batch_size=24, freeze=(("conv1", 0.5),))
     tr.fit(model, x, y, recipe=recipe, epochs=2, progress=False)  # 8 steps, conv1 frozen from step 4
     hook.remove()
     assert len(seen) == 8
@@ -90,6 +94,8 @@ def test_head_stage_trains_only_the_fully_connected_layers(tiny):
     for name in ("fc1.weight", "fc2.weight"):
         assert not torch.equal(after_stage1[name], end[name]), name
     assert h.lr[-1] < 1e-5 and all(p.requires_grad for p in model.parameters())
+    planned = tr.lr_schedule(recipe, steps_per_epoch=3)
+    assert len(planned) == 9 and h.lr == pytest.approx([planned[2], planned[5], planned[8]])
     with pytest.raises(ValueError, match="head_epochs=-1"):
         tr.COURSE.with_(head_epochs=-1)
 
@@ -104,7 +110,7 @@ def test_note_model_trains_without_leaking_its_warning_twice(tiny):
     x, y, _, _ = tiny
     with warnings.catch_warnings(record=True):
         warnings.simplefilter("always")
-        tr.fit(tr.make_model("note"), x[:32], y[:32], epochs=1, progress=False)
+        tr.fit(tr.make_model("note"), x[:32], y[:32], recipe=PLAIN, epochs=1, progress=False)
 
 
 def test_bad_arguments(tiny):
