@@ -1,8 +1,5 @@
 """``python -m companion``: help, train on a tiny subset, predict an image. Offline and fast."""
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import torch
@@ -88,7 +85,8 @@ def test_doctor_is_a_subcommand(capsys):
     assert "devices" in capsys.readouterr().out
 
 
-def test_the_module_runs():
-    res = subprocess.run([sys.executable, "-m", "companion", "--help"], capture_output=True, text=True, timeout=120)
-    assert res.returncode == 0 and "predict" in res.stdout
-    assert build_parser().prog == "python -m companion"
+def test_the_parser_is_the_module_s():
+    # `python -m companion` itself runs in lesson 09 (train --help, predict); here only the wiring
+    import companion.__main__ as entry
+
+    assert build_parser().prog == "python -m companion" and entry.main is main
