@@ -312,9 +312,29 @@ def _reexec_in_venv(argv: list[str]) -> int | None:
     return subprocess.call([str(venv_python()), str(Path(__file__).resolve()), *argv], cwd=ROOT)
 
 
+def test_command(extra: list[str], cpus: int | None = None) -> tuple[list[str], dict[str, str]]:
+    """The pytest command line and environment of ``make test``.
+
+    With two or more CPUs (and pytest-xdist installed) the tests run in one worker per CPU,
+    each notebook whole in one worker (``--dist loadscope``), every worker single-threaded so
+    the workers do not fight over the cores. ``-n``/``--numprocesses`` in ``extra`` wins.
+    """
+    import importlib.util
+
+    cpus = (os.cpu_count() or 1) if cpus is None else cpus
+    cmd = [sys.executable, "-m", "pytest", "--nbval", "-p", "no:cacheprovider"]
+    env = run_env("cpu")
+    chosen = any(a == "-n" or a.startswith(("-n=", "--numprocesses")) for a in extra)
+    if cpus >= 2 and not chosen and importlib.util.find_spec("xdist") is not None:
+        cmd += ["-n", str(cpus), "--dist", "loadscope"]
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            env.setdefault(var, "1")
+    return cmd + list(extra), env
+
+
 def test(extra: list[str]) -> int:
-    cmd = [sys.executable, "-m", "pytest", "--nbval", "-p", "no:cacheprovider", *extra]
-    return subprocess.call(cmd, cwd=ROOT, env=run_env("cpu"))
+    cmd, env = test_command(extra)
+    return subprocess.call(cmd, cwd=ROOT, env=env)
 
 
 def test_cuda(extra: list[str]) -> int:

@@ -1,5 +1,6 @@
 """The instructors' commands: refresh safety, normalisation, student copies, test-cuda."""
 
+import os
 import subprocess
 import sys
 
@@ -162,3 +163,18 @@ def test_refresh_keeps_varying_output_of_unchanged_cells(tmp_path):
     assert path.read_bytes() == first
     assert tasks.refresh([path], keep_varying=False) == 0
     assert path.read_bytes() != first
+
+
+def test_make_test_runs_one_single_threaded_worker_per_cpu():
+    cmd, env = tasks.test_command([], cpus=2)
+    assert cmd[cmd.index("-n") + 1] == "2" and cmd[cmd.index("--dist") + 1] == "loadscope"
+    assert "--nbval" in cmd and env["COURSE_DEVICE"] == "cpu"
+    if "OMP_NUM_THREADS" not in os.environ:
+        assert env["OMP_NUM_THREADS"] == "1"
+
+
+def test_make_test_is_serial_on_one_cpu_or_when_asked():
+    cmd, _ = tasks.test_command([], cpus=1)
+    assert "-n" not in cmd
+    cmd, _ = tasks.test_command(["-n", "0", "notebooks/03_conv1.ipynb"], cpus=8)
+    assert cmd.count("-n") == 1 and cmd[-1] == "notebooks/03_conv1.ipynb"
