@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train the network and save it", description=TRAIN_HELP, formatter_class=fmt)
     p.add_argument("--data", default="auto", metavar="auto|sample|mnist|PATH",
                    help="where the digits come from (default: auto)")
-    p.add_argument("--epochs", type=_positive_int, default=None, metavar="N",
+    p.add_argument("--epochs", type=_positive_float, default=None, metavar="N",
                    help=f"passes over the training digits with every layer learning (default: {COURSE.epochs:g} "
                    f"on MNIST, {cli.SAMPLE_EPOCHS} on the sample); the course recipe then trains only fc1 and "
                    f"fc2 for {COURSE.head_epochs:g} more")
@@ -89,6 +89,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} must be a positive number (0.5 = half the digits)")
     return value
 
 

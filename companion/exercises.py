@@ -325,6 +325,13 @@ EXERCISES: dict[str, Exercise] = {
             lambda: len(__import__("companion.model", fromlist=["build_model"]).build_model("fixed").state_dict()),
             _generic("只有 Conv2d 和 Linear 有参数，每层一个 weight、一个 bias；Dropout 没有参数，也没有缓冲区。"),
         ),
+        Exercise(
+            "09.feature_cache_mb",
+            "第二阶段把每张训练图的特征图存起来。课程样本的 4,000 张训练图，这些特征图（float32）一共占多少 MB？"
+            "（1 MB = 10⁶ 字节，四舍五入到整数）",
+            lambda: round(4000 * _feature_bytes_per_image() / 1e6),
+            _generic("每张图的特征图是池化层的输出 64×12×12 个数，float32 每个数 4 字节。"),
+        ),
         # ── 10_claims ──
         Exercise(
             "10.floor_case",
@@ -340,6 +347,14 @@ EXERCISES: dict[str, Exercise] = {
         ),
     ]
 }
+
+
+def _feature_bytes_per_image() -> int:
+    from .model import build_model
+    from .train import features
+
+    f = features(build_model("fixed"), torch.zeros(1, 1, 28, 28))
+    return f.numel() * f.element_size()
 
 
 def question(key: str) -> str:

@@ -211,15 +211,29 @@ def _write(nb, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def _output_shape(outputs) -> list:
+    """What a cell's outputs look like with every number masked: their kinds, streams and
+    text with digits replaced by '#', and the formats of rich outputs (pictures)."""
+    shape = []
+    for out in outputs:
+        text = out.get("text") or (out.get("data") or {}).get("text/plain") or ""
+        text = "".join(text) if isinstance(text, list) else text
+        shape.append((out.get("output_type"), out.get("name"), re.sub(r"\d+", "#", text),
+                      sorted((out.get("data") or {}).keys())))
+    return shape
+
+
 def _keep_varying_outputs(new, old) -> None:
     """Cells tagged nbval-ignore-output (timings, training logs) differ on every run: where
-    such a cell's code is unchanged, keep its stored output so that a refresh only shows the
-    changes that matter in ``git diff``."""
+    such a cell's code is unchanged and its fresh output differs from the stored one only in
+    its numbers, keep the stored output, so that a refresh only shows the changes that matter
+    in ``git diff``. A new line, a new word or a new picture replaces it."""
     stored = {c.get("id"): c for c in old.cells if c.cell_type == "code"}
     for cell in new.cells:
         prev = stored.get(cell.get("id"))
         if (cell.cell_type == "code" and "nbval-ignore-output" in cell.metadata.get("tags", [])
-                and prev is not None and prev.source == cell.source):
+                and prev is not None and prev.source == cell.source
+                and _output_shape(prev.outputs) == _output_shape(cell.outputs)):
             cell.outputs = prev.outputs
 
 

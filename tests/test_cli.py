@@ -43,11 +43,13 @@ def test_help_in_plain_words(capsys):
 
 
 def test_usage_errors_exit_2(capsys):
-    for argv in ([], ["fly"], ["train", "--epochs", "0"], ["train", "--bogus"]):
+    for argv in ([], ["fly"], ["train", "--epochs", "0"], ["train", "--epochs", "nan"], ["train", "--bogus"],
+                 ["train", "--batch-size", "0"]):
         with pytest.raises(SystemExit) as exit_:
             main(argv)
         assert exit_.value.code == 2, argv
-    assert "must be at least 1" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "must be a positive number" in err and "must be at least 1" in err
 
 
 def test_train_then_predict(tmp_path, tiny_mnist, capsys):
@@ -58,7 +60,7 @@ def test_train_then_predict(tmp_path, tiny_mnist, capsys):
     text = capsys.readouterr().out
     assert f"data: MNIST from {tiny_mnist}" in text and "epoch 1: train loss" in text and f"saved {out}" in text
     ck = load_checkpoint(out)
-    assert ck.arch == "fixed" and ck.info["seed"] == 3 and ck.info["train"] == 32 and ck.history.step == [2, 4]  # then the head stage
+    assert ck.arch == "fixed" and ck.info["seed"] == 3 and ck.info["train"] == 32 and ck.history.step == [2, 3, 4, 5]  # then 3 head epochs of one step
 
     from PIL import Image
 

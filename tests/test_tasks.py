@@ -178,3 +178,17 @@ def test_make_test_is_serial_on_one_cpu_or_when_asked():
     assert "-n" not in cmd
     cmd, _ = tasks.test_command(["-n", "0", "notebooks/03_conv1.ipynb"], cpus=8)
     assert cmd.count("-n") == 1 and cmd[-1] == "notebooks/03_conv1.ipynb"
+
+
+def test_refresh_replaces_varying_output_that_changed_shape(tmp_path, monkeypatch):
+    # same code, but what it prints changed beyond its numbers (say, a new recipe trains
+    # more epochs): the stored output is stale and is replaced
+    path = tmp_path / "log.ipynb"
+    cell = new_code_cell("import os\nfor i in range(int(os.environ['EPOCHS'])):\n    print('epoch', i)",
+                         metadata={"tags": ["nbval-ignore-output"]})
+    nbformat.write(_nb(cell), path)
+    monkeypatch.setenv("EPOCHS", "2")
+    assert tasks.refresh([path]) == 0
+    monkeypatch.setenv("EPOCHS", "3")
+    assert tasks.refresh([path]) == 0
+    assert nbformat.read(path, as_version=4).cells[0].outputs[0]["text"].count("epoch") == 3

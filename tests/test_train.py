@@ -83,7 +83,7 @@ def test_freezing_stops_a_layer_and_hands_it_back_trainable(tiny):
 def test_head_stage_trains_only_the_fully_connected_layers(tiny):
     x, y, xt, yt = tiny
     model = tr.make_model("fixed", seed=0)
-    recipe = tr.COURSE.with_(batch_size=32, epochs=1, head_epochs=2, head_lr=1e-3, freeze=())
+    recipe = tr.COURSE.with_(batch_size=32, epochs=1, head_epochs=2, head_lr=1e-3, head_batch_size=None, freeze=())
     snapshots = []
     h = tr.fit(model, x, y, xt, yt, recipe=recipe, progress=False,
                callback=lambda hist: snapshots.append({k: v.clone() for k, v in model.state_dict().items()}))
@@ -257,3 +257,73 @@ def test_a_real_digit_survives_preparation(tiny):
     assert (again[0, 0] - digit).abs().mean() < 0.1
     label, probs = predict_image(tr.make_model(), (digit * 255).numpy().astype(np.uint8))
     assert 0 <= label <= 9 and probs.shape == (10,) and abs(probs.sum().item() - 1) < 1e-5
+
+
+@pytest.mark.parametrize("arch", ["fixed", "note"])
+def test_head_of_features_is_the_whole_network(tiny, arch):
+    x = tr._prepare(tiny[0][:40], torch.device("cpu"), channels_last=False)
+    model = tr.make_model(arch, seed=1)
+    f = tr.features(model, x, batch_size=16)
+    assert f.shape == (40, 64, 12, 12) and not f.requires_grad and f.is_contiguous()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the note's Dropout2d on (N, 128)
+        model.eval()
+        assert torch.allclose(tr.head(model, f), model(x), atol=1e-6)
+        model.train()  # same dropout draws from the same seed
+        torch.manual_seed(5)
+        a = tr.head(model, f)
+        torch.manual_seed(5)
+        b = model(x)
+    assert torch.allclose(a, b, atol=1e-6)
+    with pytest.raises(ValueError, match=r"expected \(N, 1, 28, 28\)"):
+        tr.features(model, x[:, :, :20])
+
+
+def test_cached_head_stage_equals_running_the_frozen_network(tiny, monkeypatch):
+    # the head stage trains on features computed once; running the whole network at every
+    # step instead (the cache replaced by image numbers) ends with the same weights
+    x, y, _, _ = tiny
+    recipe = tr.COURSE.with_(batch_size=32, epochs=0.5, head_epochs=1.5, head_batch_size=16, freeze=())
+    fast = tr.make_model("fixed", seed=0)
+    h = tr.fit(fast, x, y, recipe=recipe, progress=False, channels_last=False)
+    # 3 steps of 32 per epoch: stage 1 is 2 steps (2/3 epoch); then 1.5 epochs of 6 steps of 16
+    assert h.step == [8, 11] and h.epoch == pytest.approx([2 / 3 + 1, 2 / 3 + 1.5], abs=1e-4)
+    assert len(tr.lr_schedule(recipe, steps_per_epoch=3)) == 2 + 9
+
+    images = {}
+
+    def numbers(model, xs, batch_size=None):
+        assert "x" not in images, "the features are computed once"
+        images["x"] = xs
+        return torch.arange(len(xs), dtype=torch.float32).view(-1, 1, 1, 1).expand(-1, 64, 12, 12).clone()
+
+    monkeypatch.setattr(tr, "features", numbers)
+    monkeypatch.setattr(tr, "head", lambda model, fb: model(images["x"][fb[:, 0, 0, 0].long()]))
+    slow = tr.make_model("fixed", seed=0)
+    tr.fit(slow, x, y, recipe=recipe, progress=False, channels_last=False)
+    start = tr.make_model("fixed", seed=0).state_dict()
+    for (name, a), b in zip(fast.state_dict().items(), slow.state_dict().values()):
+        # equal up to float rounding (conv2 may run in another memory layout), which Adam's
+        # normalised steps magnify a little; far below how far training moved the weights
+        assert (a - b).abs().max() < 2e-4 < (a - start[name]).abs().max(), name
+    with pytest.raises(ValueError, match="head_batch_size=0"):
+        tr.COURSE.with_(head_batch_size=0)
+
+
+def test_recipe_dropout_applies_while_training_only(tiny):
+    x, y, _, _ = tiny
+    model = tr.make_model("fixed", seed=0)
+    seen = []
+    hook = model.fc2.register_forward_pre_hook(lambda m, args: seen.append((args[0] == 0).float().mean().item()))
+    tr.fit(model, x, y, recipe=PLAIN.with_(batch_size=96, dropout=(0.0, 0.0)), epochs=2, progress=False)
+    hook.remove()
+    # fc2's input is relu(fc1(.)) after dropout2: with p2 = 0 no extra zeros beyond ReLU's
+    assert (model.dropout1.p, model.dropout2.p) == (0.25, 0.5) and len(seen) == 2
+    model.train()
+    torch.manual_seed(0)
+    f = tr.features(model, tr._prepare(x, torch.device("cpu"), channels_last=False))
+    relu_zeros = (torch.relu(model.fc1(torch.flatten(f, 1))) == 0).float().mean().item()
+    assert seen[-1] < relu_zeros + 0.05
+    for bad in ((0.5,), (0.2, 1.0), (-0.1, 0.5)):
+        with pytest.raises(ValueError, match="dropout="):
+            tr.COURSE.with_(dropout=bad)
