@@ -11,7 +11,6 @@ from companion import DigitRecognizer, DigitRecognizerFixed, build_model, load_s
 from companion import train as tr
 from companion.predict import predict_image, prepare_image
 
-
 #: the course recipe without its freezing and head stage, for tests of the plain loop
 PLAIN = tr.COURSE.with_(freeze=(), head_epochs=0.0)
 
