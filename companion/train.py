@@ -388,7 +388,7 @@ def fit(
       actually run, and the recipe's ``head_epochs`` follow;
     - ``seed`` fixes the shuffling and dropout; the model's initial weights are the caller's
       (see ``make_model``);
-    - after every ``1/evals_per_epoch`` of an epoch (and at the end) the model is evaluated
+    - after every ``1/evals_per_epoch`` of an epoch, at the end of the first stage and at the end, the model is evaluated
       on ``x_test``/``y_test`` when given; the time spent evaluating is not counted;
     - ``device``: default the model's device, where the data are copied once;
     - ``amp``: bf16 autocast; default on for CUDA GPUs that support bf16, off on CPU;
@@ -422,7 +422,8 @@ def fit(
     head_size = r.head_batch_size or r.batch_size
     per_head_epoch = math.ceil(n / head_size)
     total = total1 + round(r.head_epochs * per_head_epoch)  # then only fc1 and fc2
-    # evaluate at evenly spaced batches of each epoch, always at its end and at the last step
+    # evaluate at evenly spaced batches of each epoch, always at its end, at the end of the first
+    # stage (when a head stage follows) and at the last step
     checkpoints = {round(k * per_epoch / evals_per_epoch) for k in range(1, evals_per_epoch + 1)}
     head_checkpoints = {round(k * per_head_epoch / evals_per_epoch) for k in range(1, evals_per_epoch + 1)}
     opt = _optimizer(model, r)
@@ -484,7 +485,7 @@ def fit(
                     torch.cuda.synchronize(device)
                 trained += time.perf_counter() - t0
                 bar.update(1)
-                if batch in (head_checkpoints if feats is not None else checkpoints) or step == total:
+                if batch in (head_checkpoints if feats is not None else checkpoints) or step in (total1, total):
                     epoch = total1 / per_epoch + (step - total1) / per_head_epoch if feats is not None else step / per_epoch
                     stop = _record(history, model, step, epoch, trained, loss_sum, loss_count, lr,
                                    (xt, yt) if has_test else None, bf16, bar, callback)

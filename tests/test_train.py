@@ -285,8 +285,9 @@ def test_cached_head_stage_equals_running_the_frozen_network(tiny, monkeypatch):
     recipe = tr.COURSE.with_(batch_size=32, epochs=0.5, head_epochs=1.5, head_batch_size=16, freeze=())
     fast = tr.make_model("fixed", seed=0)
     h = tr.fit(fast, x, y, recipe=recipe, progress=False, channels_last=False)
-    # 3 steps of 32 per epoch: stage 1 is 2 steps (2/3 epoch); then 1.5 epochs of 6 steps of 16
-    assert h.step == [8, 11] and h.epoch == pytest.approx([2 / 3 + 1, 2 / 3 + 1.5], abs=1e-4)
+    # 3 steps of 32 per epoch: stage 1 is 2 steps (2/3 epoch, evaluated at its end though the
+    # epoch is not over); then 1.5 epochs of 6 steps of 16
+    assert h.step == [2, 8, 11] and h.epoch == pytest.approx([2 / 3, 2 / 3 + 1, 2 / 3 + 1.5], abs=1e-4)
     assert len(tr.lr_schedule(recipe, steps_per_epoch=3)) == 2 + 9
 
     images = {}
