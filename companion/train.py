@@ -96,9 +96,9 @@ class Recipe:
             raise ValueError(f"optimizer={self.optimizer!r} must be 'adamw', 'sgd' or 'adadelta'")
         if self.schedule not in ("onecycle", "step", "constant"):
             raise ValueError(f"schedule={self.schedule!r} must be 'onecycle', 'step' or 'constant'")
-        for label, size in (("batch_size", self.batch_size), ("head_batch_size", self.head_batch_size)):
-            if size is None and label == "head_batch_size":
-                continue
+        head_size = self.batch_size if self.head_batch_size is None else self.head_batch_size
+        sizes = {"batch_size": self.batch_size, "head_batch_size": head_size}
+        for label, size in sizes.items():
             if isinstance(size, bool) or not isinstance(size, int) or size < 1:
                 raise ValueError(f"{label}={size!r} must be a positive integer")
         if not self.epochs > 0:
@@ -187,9 +187,13 @@ def arch_of(model: nn.Module) -> str:
 # ── data on the device ───────────────────────────────────────────────────────
 
 
-def _prepare(x: torch.Tensor, device: torch.device, channels_last: bool) -> torch.Tensor:
+def _check_images(x: torch.Tensor, values: str = "") -> None:
     if x.dim() != 4 or tuple(x.shape[1:]) != (1, 28, 28):
-        raise ValueError(f"images of shape {tuple(x.shape)}: expected (N, 1, 28, 28) in [0, 1]")
+        raise ValueError(f"images of shape {tuple(x.shape)}: expected (N, 1, 28, 28){values}")
+
+
+def _prepare(x: torch.Tensor, device: torch.device, channels_last: bool) -> torch.Tensor:
+    _check_images(x, " in [0, 1]")
     x = ((x.float() - MNIST_MEAN) / MNIST_STD).to(device)
     return x.contiguous(memory_format=torch.channels_last) if channels_last else x.contiguous()
 
@@ -271,8 +275,7 @@ def features(model: nn.Module, x: torch.Tensor, *, batch_size: int | None = None
     these numbers stay the same for every image: ``head(model, features(model, x))`` is
     ``model(x)``, in training mode as well (same dropout draws from the same seed).
     """
-    if x.dim() != 4 or tuple(x.shape[1:]) != (1, 28, 28):
-        raise ValueError(f"images of shape {tuple(x.shape)}: expected (N, 1, 28, 28)")
+    _check_images(x)
     if batch_size is None:  # small batches keep a CPU's caches warm; a GPU wants large ones
         batch_size = 64 if x.device.type == "cpu" else 2048
     # on a CPU, conv2 runs about twice as fast on channels-last input (oneDNN); say so explicitly,
@@ -463,7 +466,7 @@ def fit(
                 if step == total1 and total > total1 and feats is None:  # the head stage begins
                     opt, sched = _head_stage(model, r, total - total1)
                     with _autocast(device, bf16):
-                        feats = features(model, x).float()
+                        feats = features(model, x)  # float32, whatever autocast computed in
                     if batch > 1:  # the first stage ended inside an epoch: start a fresh one
                         trained += time.perf_counter() - t0  # computing the features is training time
                         break
