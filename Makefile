@@ -1,41 +1,55 @@
 # The course's commands. Each one makes .venv first if it is missing or out of date.
-# Every target is a thin wrapper over `python -m companion.tasks …` (see that file),
-# so the same commands work without make.
-#   make lab        JupyterLab on notebooks/00_overview.ipynb
-#   make test       unit tests + strict nbval of every notebook, offline, on CPU
-#   make test-cuda  the notebooks on a GPU (COURSE_DEVICE=cuda, device-independent cells compared)
-#   make refresh    re-execute notebooks in place (NB=notebooks/03_conv1.ipynb for one)
-#   make student    exercise copies without solutions in build/student/
+# Every target is a thin wrapper over `python tools/tasks.py …` (see that file), so the
+# same commands work without make.
+#   make lab            JupyterLab on your own copies of the lessons (my-notebooks/, made once)
+#   make update-lesson  NB=03: a fresh copy of one lesson; yours moves to my-notebooks/old/
+#   make test           unit tests + strict nbval of every notebook, offline, on CPU
+#   make test-portable  the strict notebook check again on torch's scalar kernels, one thread
+#   make test-cuda      the notebooks on a GPU (COURSE_DEVICE=cuda, device-independent cells compared)
+#   make refresh        re-execute notebooks whole (NB=notebooks/03_conv1.ipynb for one)
+#   make lab-course     JupyterLab on the tracked lessons (instructors)
+#   make student        exercise copies without solutions in build/student/
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+TASKS  := $(BIN)/python tools/tasks.py
 LAB_ARGS ?=
 NB     ?=
 
-.PHONY: venv lab test test-cuda refresh student clean
+.PHONY: venv lab lab-course update-lesson test test-portable test-cuda refresh student clean
 
 venv: $(STAMP)
 
 # Re-run only when the dependency files change (or the venv is missing).
 $(STAMP): pyproject.toml constraints.txt
-	$(PYTHON) companion/tasks.py venv
+	$(PYTHON) tools/tasks.py venv
 
 lab: $(STAMP)
-	$(BIN)/python -m companion.tasks lab $(LAB_ARGS)
+	$(TASKS) lab $(LAB_ARGS)
+
+lab-course: $(STAMP)
+	$(TASKS) lab-course $(LAB_ARGS)
+
+update-lesson: $(STAMP)
+	$(TASKS) update-lesson $(NB)
 
 test: $(STAMP)
-	$(BIN)/python -m companion.tasks test
+	$(TASKS) test
+
+test-portable: $(STAMP)
+	$(TASKS) test-portable
 
 test-cuda: $(STAMP)
-	$(BIN)/python -m companion.tasks test-cuda
+	$(TASKS) test-cuda
 
 refresh: $(STAMP)
-	$(BIN)/python -m companion.tasks refresh $(NB)
+	$(TASKS) refresh $(NB)
 
 student: $(STAMP)
-	$(BIN)/python -m companion.tasks student
+	$(TASKS) student
 
+# removes only what the commands above made; my-notebooks/ (your work) is never touched
 clean:
 	rm -rf $(VENV) build .pytest_cache .hypothesis

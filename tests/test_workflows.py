@@ -39,7 +39,7 @@ def test_cpu_matrix_and_commands():
     assert set(job["strategy"]["matrix"]["os"]) == {"ubuntu-latest", "macos-latest", "windows-latest"}
     assert set(job["strategy"]["matrix"]["python"]) == {"3.11", "3.13"}
     runs = " ".join(s.get("run", "") for s in job["steps"])
-    assert "make test" in runs and "python companion/tasks.py test" in runs
+    assert "make test" in runs and "python tools/tasks.py test" in runs
 
 
 def test_cuda_job_is_manual_or_labelled_and_runs_test_cuda():

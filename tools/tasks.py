@@ -1,0 +1,215 @@
+"""The project's commands in plain Python, so that every one works without GNU make too
+(Windows included). Only the standard library is imported at the top: ``venv`` runs before
+anything is installed. The Makefile calls these; paths come from this file's location.
+
+    python tools/tasks.py venv                make .venv (pinned) unless it is up to date
+    python tools/tasks.py test [ARGS]         unit tests + strict nbval of every notebook on CPU
+    python tools/tasks.py test-portable       the strict notebook check again, on torch's scalar
+                                              kernels and one thread (outputs must not depend on them)
+    python tools/tasks.py test-cuda           the notebooks on a GPU (COURSE_DEVICE=cuda, nbval-lax)
+    python tools/tasks.py refresh [NB..]      re-execute notebooks whole, record their provenance
+    python tools/tasks.py normalise NB..      normalise metadata only (pre-commit hook)
+    python tools/tasks.py student             exercise copies without solutions in build/student/
+    python tools/tasks.py lab [ARGS]          JupyterLab on your own copies of the lessons (my-notebooks/)
+    python tools/tasks.py update-lesson NB    a fresh copy of one lesson; yours moves to my-notebooks/old/
+    python tools/tasks.py lab-course [ARGS]   JupyterLab on the tracked lessons (for instructors)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script: make `tools` importable
+    sys.path.insert(0, str(ROOT))
+
+VENV = ROOT / ".venv"
+STAMP = VENV / ".installed"
+
+#: torch's scalar kernels, oneDNN and MKL held to SSE4 (x86 only; ignored elsewhere), one
+#: thread: a CPU dispatch that differs from the native one of any machine with SIMD units
+PORTABLE_ENV = {
+    "ATEN_CPU_CAPABILITY": "default",
+    "ONEDNN_MAX_CPU_ISA": "SSE41",
+    "MKL_ENABLE_INSTRUCTIONS": "SSE4_2",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
+
+
+# ── the virtual environment ─────────────────────────────────────────────────────────
+def venv_python() -> Path:
+    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def venv(python: str | None = None) -> int:
+    """Create .venv and install the project (pinned) unless the stamp is newer than the
+    dependency files. Idempotent: a second run with nothing changed installs nothing."""
+    deps = [ROOT / "pyproject.toml", ROOT / "constraints.txt"]
+    if STAMP.exists() and all(STAMP.stat().st_mtime >= d.stat().st_mtime for d in deps) and venv_python().exists():
+        print(f"venv: {VENV.name} is up to date")
+        return 0
+    if not venv_python().exists():
+        subprocess.check_call([python or sys.executable, "-m", "venv", str(VENV)])
+    subprocess.check_call(
+        [str(venv_python()), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         "-c", str(ROOT / "constraints.txt"), "-e", f"{ROOT}[dev]"],
+        cwd=ROOT,
+    )
+    STAMP.touch()
+    return 0
+
+
+def _in_venv() -> bool:
+    return Path(sys.prefix).resolve() == VENV.resolve()
+
+
+def _reexec_in_venv(argv: list[str]) -> int | None:
+    if _in_venv() or not venv_python().exists():
+        return None
+    return subprocess.call([str(venv_python()), str(Path(__file__).resolve()), *argv], cwd=ROOT)
+
+
+# ── test runs ───────────────────────────────────────────────────────────────────────
+def test_command(extra: list[str], cpus: int | None = None, base_env: dict[str, str] | None = None,
+                 ) -> tuple[list[str], dict[str, str]]:
+    """The pytest command line and environment of ``make test``.
+
+    With two or more CPUs (and pytest-xdist installed) the tests run in one worker per CPU,
+    each notebook whole in one worker (``--dist loadscope``), every worker single-threaded so
+    the workers do not fight over the cores. ``-n``/``--numprocesses`` in ``extra`` wins.
+    """
+    import importlib.util
+
+    from tools.notebooks import kernel_env
+
+    cpus = (os.cpu_count() or 1) if cpus is None else cpus
+    cmd = [sys.executable, "-m", "pytest", "--nbval", "-p", "no:cacheprovider"]
+    env = kernel_env("cpu", base_env)
+    chosen = any(a == "-n" or a.startswith(("-n=", "--numprocesses")) for a in extra)
+    if cpus >= 2 and not chosen and importlib.util.find_spec("xdist") is not None:
+        cmd += ["-n", str(cpus), "--dist", "loadscope"]
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            env.setdefault(var, "1")
+    return cmd + list(extra), env
+
+
+def test(extra: list[str]) -> int:
+    cmd, env = test_command(extra)
+    return subprocess.call(cmd, cwd=ROOT, env=env)
+
+
+def portable_command(extra: list[str], cpus: int | None = None) -> tuple[list[str], dict[str, str]]:
+    """``make test-portable``: the strict notebook check under ``PORTABLE_ENV``."""
+    base = {**os.environ, **PORTABLE_ENV}
+    named = any(a.endswith(".ipynb") or (ROOT / a).is_dir() for a in extra if not a.startswith("-"))
+    return test_command([*extra] if named else [*extra, "notebooks"], cpus=cpus, base_env=base)
+
+
+def test_portable(extra: list[str]) -> int:
+    cmd, env = portable_command(extra)
+    probe = "import torch; print(torch.backends.cpu.get_cpu_capability())"
+    capability = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True).stdout.strip()
+    if capability != "DEFAULT":
+        print(f"test-portable: torch still uses {capability or 'an unknown'} kernels with ATEN_CPU_CAPABILITY=default; "
+              "this check needs its scalar kernels", file=sys.stderr)
+        return 2
+    settings = " ".join(f"{k}={v}" for k, v in PORTABLE_ENV.items())
+    print(f"test-portable: strict nbval with {settings} (torch kernels: {capability})", flush=True)
+    return subprocess.call(cmd, cwd=ROOT, env=env)
+
+
+def test_cuda(extra: list[str]) -> int:
+    from tools.notebooks import kernel_env
+
+    probe = "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"
+    if subprocess.call([sys.executable, "-c", probe]) != 0:
+        print("test-cuda: no CUDA device is available to torch on this machine; run `make test` for the CPU check.", file=sys.stderr)
+        return 2
+    cmd = [sys.executable, "-m", "pytest", "--nbval-lax", "-p", "no:cacheprovider", "notebooks", *extra]
+    return subprocess.call(cmd, cwd=ROOT, env=kernel_env("cuda"))
+
+
+# ── JupyterLab ──────────────────────────────────────────────────────────────────────
+def lab_command(extra: list[str], first: Path) -> list[str]:
+    cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={ROOT}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # containers and CI often run as root
+    return [*cmd, *extra, first.relative_to(ROOT).as_posix()]
+
+
+def lab(extra: list[str]) -> int:
+    """JupyterLab on the learner's copies (made on first use, never overwritten)."""
+    from tools import workspace
+
+    made, outdated = workspace.prepare()
+    text = workspace.report(made, outdated)
+    if text:
+        print(text, flush=True)
+    return subprocess.call(lab_command(extra, ROOT / workspace.WORKSPACE / "00_overview.ipynb"), cwd=ROOT)
+
+
+def lab_course(extra: list[str]) -> int:
+    """JupyterLab on the tracked lessons, for instructors who change them."""
+    return subprocess.call(lab_command(extra, ROOT / "notebooks" / "00_overview.ipynb"), cwd=ROOT)
+
+
+def update_lesson(name: str) -> int:
+    from tools import workspace
+
+    kept = workspace.update(name)
+    print(f"update-lesson: fresh copy in {workspace.WORKSPACE}/; "
+          + (f"yours is kept as {kept.relative_to(ROOT).as_posix()}" if workspace.OLD in kept.parts else "there was none before"))
+    return 0
+
+
+# ── the command line ────────────────────────────────────────────────────────────────
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(prog="python tools/tasks.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="task", required=True)
+    p_venv = sub.add_parser("venv", help="create .venv with the pinned packages (skipped when up to date)")
+    p_venv.add_argument("--python", help="interpreter that creates the venv (default: this one)")
+    sub.add_parser("test", help="unit tests and strict nbval of every notebook on CPU")
+    sub.add_parser("test-portable", help="strict nbval of the notebooks on torch's scalar kernels, one thread")
+    sub.add_parser("test-cuda", help="the notebooks on a CUDA GPU, comparing device-independent cells")
+    p_refresh = sub.add_parser("refresh", help="re-execute notebooks whole, store their outputs and provenance")
+    p_refresh.add_argument("notebooks", nargs="*", help="notebook files (default: all lessons)")
+    p_norm = sub.add_parser("normalise", help="normalise notebook metadata without executing")
+    p_norm.add_argument("notebooks", nargs="+")
+    sub.add_parser("student", help="write build/student/ with solutions replaced by stubs")
+    sub.add_parser("lab", help="open JupyterLab on your copies of the lessons")
+    sub.add_parser("lab-course", help="open JupyterLab on the tracked lessons (instructors)")
+    p_update = sub.add_parser("update-lesson", help="a fresh copy of one lesson; yours moves to my-notebooks/old/")
+    p_update.add_argument("lesson", help="the lesson's number or name, e.g. 03 or 03_conv1")
+    args, extra = parser.parse_known_args(argv)
+    if args.task == "venv":
+        return venv(args.python)
+    code = _reexec_in_venv(argv)
+    if code is not None:
+        return code
+    if extra and args.task not in ("test", "test-portable", "test-cuda", "lab", "lab-course"):
+        parser.error(f"unknown arguments: {extra}")
+    from tools import notebooks, student
+
+    handlers = {
+        "test": lambda: test(extra),
+        "test-portable": lambda: test_portable(extra),
+        "test-cuda": lambda: test_cuda(extra),
+        "refresh": lambda: notebooks.refresh(notebooks.notebook_paths(args.notebooks)),
+        "normalise": lambda: notebooks.normalise_files(notebooks.notebook_paths(args.notebooks)),
+        "student": student.student,
+        "lab": lambda: lab(extra),
+        "lab-course": lambda: lab_course(extra),
+        "update-lesson": lambda: update_lesson(getattr(args, "lesson", "")),
+    }
+    return handlers[args.task]()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,127 @@
+"""The learner's own copies of the lessons, in a folder git ignores.
+
+``make lab`` opens these copies, never the tracked lessons: JupyterLab saves whatever the
+learner does (answers, outputs, the kernel's metadata) into the copy, so the tracked files
+stay exactly as committed and ``git pull`` never conflicts. A copy is made once, on first
+use, and never overwritten. When a tracked lesson changes later, ``make lab`` says so;
+``make update-lesson NB=…`` moves the learner's copy aside (nothing is deleted) and makes a
+fresh one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from pathlib import Path
+
+from tools.notebooks import ROOT, notebook_paths
+
+WORKSPACE = "my-notebooks"
+OLD = "old"
+#: notebook-metadata key of a copy: which lesson, and a fingerprint of the lesson it was made from
+ORIGIN = "copied_from"
+
+
+def lesson_digest(text: str) -> str:
+    """A fingerprint of a lesson as the course ships it (every cell's source, in order)."""
+    import nbformat
+
+    nb = nbformat.reads(text, as_version=4)
+    h = hashlib.sha256()
+    for cell in nb.cells:
+        h.update(f"{cell.cell_type}\0{cell.source}\0".encode())
+    return h.hexdigest()[:16]
+
+
+def _copy_text(lesson: Path, root: Path) -> str:
+    import nbformat
+
+    text = lesson.read_text(encoding="utf-8")
+    nb = nbformat.reads(text, as_version=4)
+    nb.metadata[ORIGIN] = {"lesson": lesson.relative_to(root).as_posix(), "digest": lesson_digest(text)}
+    return nbformat.writes(nb) + "\n"
+
+
+def _create_new(path: Path, text: str) -> bool:
+    """Write ``path`` atomically only if it does not exist yet; False if it already did."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    try:
+        os.link(tmp, path)  # fails if path exists: an existing copy is never replaced
+        return True
+    except FileExistsError:
+        return False
+    except OSError:  # a file system without hard links: exclusive create instead
+        try:
+            with open(path, "x", encoding="utf-8") as fh:
+                fh.write(text)
+            return True
+        except FileExistsError:
+            return False
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def copy_path(lesson: Path, root: Path = ROOT) -> Path:
+    return root / WORKSPACE / lesson.name
+
+
+def prepare(root: Path = ROOT) -> tuple[list[Path], list[Path]]:
+    """Make the copies that are missing. Returns ``(made, outdated)``: the copies made now,
+    and the existing copies whose lesson has changed since they were made."""
+    import nbformat
+
+    folder = root / WORKSPACE
+    folder.mkdir(exist_ok=True)
+    made, outdated = [], []
+    for lesson in notebook_paths(root=root):
+        target = copy_path(lesson, root)
+        if _create_new(target, _copy_text(lesson, root)):
+            made.append(target)
+            continue
+        try:
+            origin = nbformat.read(target, as_version=4).metadata.get(ORIGIN, {})
+        except Exception:  # the learner's file, whatever state it is in, is theirs
+            continue
+        if origin.get("digest") not in (None, lesson_digest(lesson.read_text(encoding="utf-8"))):
+            outdated.append(target)
+    return made, outdated
+
+
+def update(name: str, root: Path = ROOT) -> Path:
+    """Replace the learner's copy of lesson ``name`` (``03`` or ``03_conv1``) by a fresh one;
+    the old copy is moved to ``my-notebooks/old/`` with the time in its name. Returns the
+    path of the old copy (or of the new one if there was no old copy)."""
+    lessons = [p for p in notebook_paths(root=root) if p.stem == name or p.stem.split("_")[0] == name]
+    if len(lessons) != 1:
+        choices = ", ".join(p.stem for p in notebook_paths(root=root))
+        raise SystemExit(f"error: NB={name!r} names no single lesson; use one of: {choices}")
+    lesson = lessons[0]
+    target = copy_path(lesson, root)
+    moved = None
+    if target.exists():
+        old = root / WORKSPACE / OLD
+        old.mkdir(parents=True, exist_ok=True)
+        moved = old / f"{lesson.stem}-{time.strftime('%Y%m%d-%H%M%S')}.ipynb"
+        n = 1
+        while moved.exists():
+            n += 1
+            moved = moved.with_name(f"{lesson.stem}-{time.strftime('%Y%m%d-%H%M%S')}-{n}.ipynb")
+        os.rename(target, moved)
+    if not _create_new(target, _copy_text(lesson, root)):
+        raise SystemExit(f"error: {target} appeared while it was being replaced; nothing was changed")
+    return moved or target
+
+
+def report(made: list[Path], outdated: list[Path], root: Path = ROOT) -> str:
+    """What ``make lab`` says about the copies, in a few lines."""
+    lines = []
+    if made:
+        lines.append(f"lab: made {len(made)} copies of the lessons in {WORKSPACE}/ — your work is saved there; "
+                     "notebooks/ stays as the course ships it")
+    for path in outdated:
+        lines.append(f"lab: notebooks/{path.name} has changed since your copy {WORKSPACE}/{path.name} was made; "
+                     f"your copy is kept. For the new version: make update-lesson NB={path.stem.split('_')[0]} "
+                     f"(your copy moves to {WORKSPACE}/{OLD}/)")
+    return "\n".join(lines)
