@@ -5,6 +5,7 @@
 #   make update-lesson  NB=03: a fresh copy of one lesson; yours moves to my-notebooks/old/
 #   make test           unit tests + strict nbval of every notebook, offline, on CPU
 #   make test-portable  the strict notebook check again on torch's scalar kernels, one thread
+#   make lint           ruff on the code, nbQA-ruff on the notebooks
 #   make test-cuda      the notebooks on a GPU (COURSE_DEVICE=cuda, device-independent cells compared)
 #   make refresh        re-execute notebooks whole (NB=notebooks/03_conv1.ipynb for one)
 #   make lab-course     JupyterLab on the tracked lessons (instructors)
@@ -18,7 +19,7 @@ TASKS  := $(BIN)/python tools/tasks.py
 LAB_ARGS ?=
 NB     ?=
 
-.PHONY: venv lab lab-course update-lesson test test-portable test-cuda refresh student clean
+.PHONY: venv lab lab-course update-lesson test test-portable lint test-cuda refresh student clean
 
 venv: $(STAMP)
 
@@ -40,6 +41,9 @@ test: $(STAMP)
 
 test-portable: $(STAMP)
 	$(TASKS) test-portable
+
+lint: $(STAMP)
+	$(TASKS) lint
 
 test-cuda: $(STAMP)
 	$(TASKS) test-cuda

@@ -48,7 +48,11 @@ sys.path.insert(0, str(ROOT))
 
 from companion import get_device  # noqa: E402
 from companion import mnist as cm  # noqa: E402
-from companion import train as ct  # noqa: E402
+from companion.evaluate import evaluate  # noqa: E402
+from companion.history import History  # noqa: E402
+from companion.model import build_model, make_model  # noqa: E402
+from companion.recipes import COURSE  # noqa: E402
+from companion.train import fit  # noqa: E402
 
 TARGET = 0.99
 
@@ -87,7 +91,7 @@ def torchvision_root(folder: Path, into: Path) -> Path:
 
 
 def run_examples(root: Path, seed: int, epochs: int, device: torch.device, test_x, test_y, evals: int,
-                 stop_at_target: bool = False) -> ct.History:
+                 stop_at_target: bool = False) -> History:
     """pytorch/examples mnist/main.py, its train() and StepLR loop, timed without its test().
 
     Evaluated ``evals`` times per epoch (the original evaluates once, at the end of each epoch)
@@ -101,10 +105,10 @@ def run_examples(root: Path, seed: int, epochs: int, device: torch.device, test_
     if device.type == "cuda":
         kwargs.update(num_workers=1, pin_memory=True)
     loader = torch.utils.data.DataLoader(train_set, **kwargs)
-    model = ct.build_model("note").to(device)
+    model = build_model("note").to(device)
     optimizer = torch.optim.Adadelta(model.parameters(), lr=1.0)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.7)
-    history, trained = ct.History(), 0.0
+    history, trained = History(), 0.0
     per_epoch = len(loader)
     checkpoints = {round(k * per_epoch / evals) for k in range(1, evals + 1)}
     for epoch in range(1, epochs + 1):
@@ -120,7 +124,7 @@ def run_examples(root: Path, seed: int, epochs: int, device: torch.device, test_
                 if device.type == "cuda":
                     torch.cuda.synchronize(device)
                 trained += time.perf_counter() - t0
-                test_loss, acc = ct.evaluate(model, test_x, test_y, device=device)  # the same 10,000 images
+                test_loss, acc = evaluate(model, test_x, test_y, device=device)  # the same 10,000 images
                 e = epoch - 1 + batch / per_epoch
                 history.epoch.append(round(e, 4))
                 history.step.append((epoch - 1) * per_epoch + batch)
@@ -139,9 +143,9 @@ def run_examples(root: Path, seed: int, epochs: int, device: torch.device, test_
     return history
 
 
-def run_course(digits: cm.Digits, seed: int, epochs: float | None, evals: int, device: torch.device) -> ct.History:
-    model = ct.make_model("fixed", seed).to(device)
-    history = ct.fit(model, digits.x_train, digits.y_train, digits.x_test, digits.y_test, recipe=ct.COURSE,
+def run_course(digits: cm.Digits, seed: int, epochs: float | None, evals: int, device: torch.device) -> History:
+    model = make_model("fixed", seed).to(device)
+    history = fit(model, digits.x_train, digits.y_train, digits.x_test, digits.y_test, recipe=COURSE,
                      epochs=epochs, seed=seed, device=device, evals_per_epoch=evals, progress=False)
     for e, s, a in zip(history.epoch, history.seconds, history.test_acc):
         print(f"  course   seed {seed} epoch {e:.3f}: test accuracy {100 * a:.2f}%  training {s:.1f} s", flush=True)
@@ -154,9 +158,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--epochs", type=int, default=4, help="epochs of the examples recipe (default 4)")
     parser.add_argument("--course-epochs", type=float, default=None,
-                        help=f"epochs of the course recipe's first stage (default {ct.COURSE.epochs:g}, the recipe's; "
-                        f"its {ct.COURSE.head_epochs:g} head epochs follow)")
-    parser.add_argument("--evals-per-epoch", type=int, default=4, help="evaluations per epoch, both recipes (default 4)")
+                        help=f"epochs of the course recipe's first stage (default {COURSE.epochs:g}, the recipe's; "
+                        f"its {COURSE.head_epochs:g} head epochs follow)")
+    parser.add_argument("--evals-per-epoch", type=int, default=4,
+                        help="evaluations per epoch, both recipes (default 4)")
     parser.add_argument("--device", default="cpu", help="cpu | cuda | auto (default cpu)")
     parser.add_argument("--recipes", nargs="+", choices=("examples", "course"), default=["examples", "course"])
     parser.add_argument("--examples-seeds", type=int, nargs="+", default=None,
@@ -178,11 +183,11 @@ def main(argv: list[str] | None = None) -> int:
           + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""))
     print(f"python {platform.python_version()}; load average at start {_load_avg()}")
     print(f"data {digits.description}")
-    print(f"course recipe {ct.COURSE}")
+    print(f"course recipe {COURSE}")
     print(flush=True)
 
     examples_seeds = args.examples_seeds or args.seeds
-    results: dict[str, dict[int, ct.History]] = {r: {} for r in args.recipes}
+    results: dict[str, dict[int, History]] = {r: {} for r in args.recipes}
     with tempfile.TemporaryDirectory(prefix="mnist-tv-") as tmp:
         root = torchvision_root(args.folder, Path(tmp)) if "examples" in args.recipes else None
         for seed in sorted(set(args.seeds) | set(examples_seeds)):

@@ -3,11 +3,12 @@
 Light to import (torch only); plotting lives in ``companion.viz``.
 """
 
-from .data import MNIST_MEAN, MNIST_STD, load_sample, normalize
+from .checker import check, question, verify
 from .device import get_device
-from .exercises import check, question
+from .mnist import MNIST_MEAN, MNIST_STD, normalize
 from .model import DigitRecognizer, DigitRecognizerFixed, build_model
 from .params import count_params, format_macs, format_params, macs_table, param_table
+from .sample import load_sample
 from .shapes import conv_output_size, format_trace, pool_output_size, receptive_field, same_padding, trace_shapes
 
 __version__ = "0.1.0"
@@ -34,4 +35,5 @@ __all__ = [
     "receptive_field",
     "same_padding",
     "trace_shapes",
+    "verify",
 ]

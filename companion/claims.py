@@ -1,49 +1,26 @@
 """The claims ledger: every factual statement of the source note, checked live.
 
 Each :class:`Claim` holds the note's section, a short Chinese paraphrase, the lesson that
-treats it in depth, and a check that measures it against real torch and returns a
-:class:`Verdict` with its evidence. Evidence strings are deterministic (seeded, CPU), so the
-ledger can be printed in a notebook and compared by nbval.
+treats it in depth, and a check (in ``companion.claim_checks``) that measures it against real
+torch and returns a :class:`Verdict` with its evidence.
 """
 
 from __future__ import annotations
 
-import functools
-import io
-import itertools
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import torch
-from torch import nn
-from torch.nn import functional as F
+from . import claim_checks as m
+from .claim_checks import CONDITION, FAILS, HOLDS, VERDICT_ZH, VERDICTS, Verdict
 
-from .model import DigitRecognizer
-from .params import count_params
-from .shapes import conv_output_size, trace_shapes
-
-__all__ = ["HOLDS", "CONDITION", "FAILS", "VERDICTS", "Verdict", "Claim", "CLAIMS", "run_all", "format_ledger"]
-
-HOLDS = "holds"
-CONDITION = "holds with a condition"
-FAILS = "does not hold"
-VERDICTS = (HOLDS, CONDITION, FAILS)
-VERDICT_ZH = {HOLDS: "成立", CONDITION: "有条件成立", FAILS: "不成立"}
-
-
-@dataclass(frozen=True)
-class Verdict:
-    verdict: str
-    evidence: str
-
-    def __post_init__(self) -> None:
-        if self.verdict not in VERDICTS:
-            raise ValueError(f"verdict={self.verdict!r} must be one of {VERDICTS}")
+__all__ = ["HOLDS", "CONDITION", "FAILS", "VERDICTS", "VERDICT_ZH", "Verdict", "Claim", "CLAIMS", "run_all",
+           "format_ledger"]
 
 
 @dataclass(frozen=True)
 class Claim:
+    """One claim of the note: where it is, what it says, which lesson treats it, how to check it."""
+
     key: str
     section: str
     claim: str
@@ -51,398 +28,45 @@ class Claim:
     check: Callable[[], Verdict]
 
 
-def _model(arch: type[DigitRecognizer] = DigitRecognizer) -> DigitRecognizer:
-    torch.manual_seed(0)
-    return arch().eval()
-
-
-def _quiet(fn: Callable, *args):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        return fn(*args)
-
-
-@functools.lru_cache(maxsize=1)
-def _note_trace() -> dict[str, tuple[tuple[int, ...], tuple[int, ...]]]:
-    """Input and output shape of every layer of the note's model for a batch of 2."""
-    rows = _quiet(trace_shapes, _model(), torch.zeros(2, 1, 28, 28))
-    return {r.name: (r.input_shape, r.output_shape) for r in rows}
-
-
-def _shape(t: tuple[int, ...]) -> str:
-    return "×".join(map(str, t))
-
-
-# ── 神经网络模型示例 ─────────────────────────────────────────────────────────────
-def _input_28() -> Verdict:
-    model = _model()
-    out = _quiet(model, torch.zeros(2, 1, 28, 28))
-    try:
-        _quiet(model, torch.zeros(2, 1, 32, 32))
-        return Verdict(FAILS, "32×32 的输入也能运行")
-    except RuntimeError as exc:
-        first = str(exc).splitlines()[0]
-    return Verdict(HOLDS, f"28×28 → 输出 {_shape(tuple(out.shape))}；32×32 → RuntimeError: {first}")
-
-
-def _ten_outputs() -> Verdict:
-    out = _quiet(_model(), torch.zeros(1, 1, 28, 28))
-    return Verdict(HOLDS if out.shape[-1] == 10 else FAILS, f"fc2 输出 {_shape(tuple(out.shape))}：每个数字 0–9 各一个分数")
-
-
-# ── nn.Module ───────────────────────────────────────────────────────────────────
-def _auto_params() -> Verdict:
-    model = _model()
-    names = [n for n, _ in model.named_parameters()]
-
-    class Plain(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.layers = [nn.Linear(4, 4)]  # a plain list: not registered
-
-    n_plain = len(list(Plain().parameters()))
-    ok = len(names) == 8 and n_plain == 0
-    return Verdict(
-        CONDITION if ok else FAILS,
-        f"属性赋值登记了 {len(names)} 个参数张量（共 {count_params(model):,} 个参数）；"
-        f"放进普通 Python 列表的层登记了 {n_plain} 个——只有属性（或 nn.ModuleList）才算",
-    )
-
-
-def _nesting() -> Verdict:
-    class MyBlock(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.conv = nn.Conv2d(3, 64, 3)
-            self.bn = nn.BatchNorm2d(64)
-
-    class MyModel(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.block1 = MyBlock()
-            self.pool = nn.MaxPool2d(2)
-
-    names = [n for n, _ in MyModel().named_modules() if n]
-    return Verdict(HOLDS, f"named_modules 列出：{', '.join(names)}")
-
-
-def _to_moves_buffers() -> Verdict:
-    bn = nn.BatchNorm2d(4).to(torch.float64)
-    dtypes = {n: str(t.dtype).replace("torch.", "") for n, t in itertools.chain(bn.named_parameters(), bn.named_buffers()) if t.is_floating_point()}
-    ok = set(dtypes.values()) == {"float64"}
-    return Verdict(HOLDS if ok else FAILS, ".to(float64) 同时转换了 " + ", ".join(dtypes) + "（参数与缓冲区）")
-
-
-def _state_dict_roundtrip() -> Verdict:
-    model = _model()
-    buf = io.BytesIO()
-    torch.save(model.state_dict(), buf)
-    buf.seek(0)
-    other = DigitRecognizer().eval()
-    other.load_state_dict(torch.load(buf, weights_only=True))
-    x = torch.randn(2, 1, 28, 28, generator=torch.Generator().manual_seed(1))
-    same = torch.equal(_quiet(model, x), _quiet(other, x))
-    return Verdict(
-        CONDITION if same else FAILS,
-        f"保存 → 以 weights_only=True 加载，输出完全相同：{same}；笔记里不带参数的 torch.load(path) "
-        "之所以安全，只因为当前 torch 默认 weights_only=True——不要反序列化来历不明的文件",
-    )
-
-
-def _autograd() -> Verdict:
-    model = _model().train()
-    x = torch.randn(4, 1, 28, 28, generator=torch.Generator().manual_seed(0))
-    loss = F.nll_loss(_quiet(model, x), torch.tensor([0, 1, 2, 3]))
-    loss.backward()
-    missing = [n for n, p in model.named_parameters() if p.grad is None or p.grad.shape != p.shape]
-    return Verdict(HOLDS if not missing else FAILS, f"backward() 之后 {8 - len(missing)}/8 个参数张量都有形状相同的梯度")
-
-
-def _hooks() -> Verdict:
-    model = _model()
-    seen: list[str] = []
-    handle = model.conv1.register_forward_hook(lambda m, i, o: seen.append(_shape(tuple(o.shape))))
-    _quiet(model, torch.zeros(1, 1, 28, 28))
-    handle.remove()
-    _quiet(model, torch.zeros(1, 1, 28, 28))
-    return Verdict(HOLDS if seen == ["1×32×26×26"] else FAILS, f"conv1 上的前向钩子记录到 {seen}；remove() 之后不再被调用")
-
-
-# ── super() ─────────────────────────────────────────────────────────────────────
-def _super_spellings() -> Verdict:
-    class Old(nn.Module):
-        def __init__(self) -> None:
-            super(Old, self).__init__()  # noqa: UP008 - the spelling under test
-            self.fc = nn.Linear(2, 2)
-
-    class New(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.fc = nn.Linear(2, 2)
-
-    same = list(Old().state_dict()) == list(New().state_dict())
-    return Verdict(HOLDS if same else FAILS, f"super(Old, self) 与 super() 得到相同的 state_dict 键：{same}")
-
-
-# ── conv1 ───────────────────────────────────────────────────────────────────────
-def _conv1_shape() -> Verdict:
-    out = _note_trace()["conv1"][1]
-    return Verdict(HOLDS if out[1:] == (32, 26, 26) else FAILS, f"批大小为 2 时 conv1 输出 {_shape(out)}")
-
-
-def _formula() -> Verdict:
-    total = wrong = 0
-    for n, k, s, p in itertools.product(range(5, 33), range(1, 8), range(1, 5), range(0, 4)):
-        if k > n + 2 * p:
-            continue
-        real = conv_output_size(n, k, s, p)
-        total += 1
-        note = (n - k + 2 * p) / s + 1
-        wrong += note != real
-    n, k, s, p = 28, 5, 2, 0
-    note, real = (n - k + 2 * p) / s + 1, conv_output_size(n, k, s, p)
-    verdict = CONDITION if wrong and conv_output_size(28, 3) == 26 else HOLDS if not wrong else FAILS
-    return Verdict(verdict, f"只在步长整除 (n−k+2p) 时准确：{total} 种组合中错 {wrong} 种，"
-                            f"如 n={n}, k={k}, s={s}, p={p}：原式 {note:.1f}，torch {real}（缺向下取整，也没有 dilation）")
-
-
-def _same_padding() -> Verdict:
-    def size(k: int, s: int) -> int:
-        return nn.Conv2d(1, 1, k, stride=s, padding=(k - 1) // 2)(torch.zeros(1, 1, 28, 28)).shape[-1]
-
-    odd = all(size(k, 1) == 28 for k in (1, 3, 5, 7))
-    even = {k: size(k, 1) for k in (2, 4)}
-    strided = size(3, 2)
-    verdict = CONDITION if odd and set(even.values()) == {27} and strided == 14 else FAILS
-    return Verdict(verdict, f"奇数 k、步长 1：28 → 28；偶数 k：{even}；k=3、步长 2：{strided}")
-
-
-def _stride_one_largest() -> Verdict:
-    sizes = [conv_output_size(28, 3, s) for s in range(1, 6)]
-    return Verdict(HOLDS if sizes == sorted(sizes, reverse=True) else FAILS, f"28×28、k=3，步长 1…5 → {sizes}")
-
-
-def _small_kernel_fewer_params() -> Verdict:
-    counts = {k: count_params(nn.Conv2d(1, 32, k)) for k in (1, 3, 5, 7)}
-    return Verdict(HOLDS, f"Conv2d(1, 32, k) 的参数量：{counts}（随 k² 增长）")
-
-
-def _conv1_params() -> Verdict:
-    n = count_params(_model().conv1)
-    return Verdict(HOLDS if n == 320 else FAILS, f"conv1: 32×1×3×3 + 32 = {n}")
-
-
-# ── conv2 ───────────────────────────────────────────────────────────────────────
-def _conv2_shape() -> Verdict:
-    out = _note_trace()["conv2"][1]
-    return Verdict(HOLDS if out[1:] == (64, 24, 24) else FAILS, f"conv2 输出 {_shape(out)}")
-
-
-def _conv2_46_channels() -> Verdict:
-    channels = _note_trace()["conv2"][1][1]
-    return Verdict(FAILS if channels != 46 else HOLDS, f"conv2 有 {channels} 个输出通道，不是 46（笔记笔误）")
-
-
-# ── max pooling ─────────────────────────────────────────────────────────────────
-def _pool_halves() -> Verdict:
-    shape = _note_trace()["dropout1"][0]
-    return Verdict(HOLDS if shape[2:] == (12, 12) else FAILS, f"max_pool2d(x, 2) 之后：{_shape(shape)}")
-
-
-def _pool_example() -> Verdict:
-    out = F.max_pool2d(torch.arange(1.0, 17.0).view(1, 1, 4, 4), 2).squeeze().int().tolist()
-    return Verdict(HOLDS if out == [[6, 8], [14, 16]] else FAILS, f"F.max_pool2d 作用于 4×4 的 1…16 → {out}")
-
-
-def _pool_defaults() -> Verdict:
-    x = torch.randn(1, 3, 9, 9, generator=torch.Generator().manual_seed(0))
-    same = torch.equal(F.max_pool2d(x, 2), F.max_pool2d(x, kernel_size=2, stride=2, padding=0, dilation=1))
-    return Verdict(HOLDS if same else FAILS, f"max_pool2d(x, 2) 与 kernel_size=2, stride=2, padding=0, dilation=1 结果相同：{same}")
-
-
-def _pool_robustness() -> Verdict:
-    from .data import load_sample
-
-    try:
-        x, _ = load_sample("test")
-    except FileNotFoundError:
-        x = torch.rand(64, 1, 28, 28, generator=torch.Generator().manual_seed(0))
-    x = x[:64]
-    model = _model()
-
-    def feats(img: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        with torch.no_grad():
-            h = F.relu(model.conv2(F.relu(model.conv1(img))))
-        return h.flatten(1), F.max_pool2d(h, 2).flatten(1)
-
-    def change(a: torch.Tensor, b: torch.Tensor) -> float:
-        return ((a - b).norm(dim=1) / a.norm(dim=1)).mean().item()
-
-    base_u, base_p = feats(x)
-    shifted = torch.roll(x, shifts=1, dims=3)
-    u1, p1 = feats(shifted)
-    shift_u, shift_p = change(base_u, u1), change(base_p, p1)
-    verdict = CONDITION if shift_p < shift_u else FAILS
-    return Verdict(verdict, f"64 张真实数字平移 1 像素：conv2 特征的相对 L2 变化不池化为 {shift_u:.2f}，"
-                            f"2×2 最大池化后为 {shift_p:.2f}——变小了，但远非不变")
-
-
-def _pool_fewer_params() -> Verdict:
-    with_pool = 64 * 12 * 12 * 128 + 128
-    without = 64 * 24 * 24 * 128 + 128
-    pool_params = count_params(nn.MaxPool2d(2))
-    verdict = CONDITION if pool_params == 0 and with_pool == count_params(_model().fc1) else FAILS
-    return Verdict(verdict, f"池化本身 {pool_params} 个参数，却让 fc1 从 {without:,} 降到 {with_pool:,}——"
-                            "参数少了，但这不等于防止过拟合")
-
-
-# ── Dropout ─────────────────────────────────────────────────────────────────────
-def _dropout2d_channels() -> Verdict:
-    torch.manual_seed(0)
-    drop = nn.Dropout2d(0.25).train()
-    out = drop(torch.ones(400, 16, 3, 3)).flatten(2)
-    whole = bool(((out == 0).all(-1) | (out != 0).all(-1)).all())
-    frac = (out[..., 0] == 0).float().mean().item()
-    verdict = HOLDS if whole and abs(frac - 0.25) < 0.03 else FAILS
-    return Verdict(verdict, f"6,400 个通道要么整体置零要么整体保留：{whole}；置零比例 {frac:.3f}（p = 0.25）")
-
-
-def _dropout2d_scale() -> Verdict:
-    torch.manual_seed(0)
-    out = nn.Dropout2d(0.25).train()(torch.ones(8, 16, 3, 3))
-    kept = out[out != 0].unique().tolist()
-    ok = len(kept) == 1 and abs(kept[0] - 1 / 0.75) < 1e-6
-    return Verdict(HOLDS if ok else FAILS, f"全 1 输入中保留下来的值：{[f'{v:.4f}' for v in kept]} = 1/(1−0.25)")
-
-
-def _dropout_eval_identity() -> Verdict:
-    x = torch.randn(2, 4, 3, 3, generator=torch.Generator().manual_seed(0))
-    same = torch.equal(nn.Dropout2d(0.25).eval()(x), x)
-    return Verdict(HOLDS if same else FAILS, f"eval() 模式下 Dropout2d 原样返回输入：{same}")
-
-
-def _dropout_placement() -> Verdict:
-    torch.manual_seed(0)
-    x = torch.randn(4, 8, 6, 6)
-    keep = (torch.rand(4, 8, 1, 1) > 0.25).float() / 0.75
-    before_relu = F.relu(x * keep)
-    after_relu = F.relu(x) * keep
-    same = torch.allclose(before_relu, after_relu)
-    return Verdict(CONDITION, "模型把 dropout1 放在 ReLU 和池化之后，而不是激活之前；"
-                              f"对通道 dropout 而言与 ReLU 的先后无关（结果完全相同：{same}）")
-
-
-def _dropout2_flattened() -> Verdict:
-    torch.manual_seed(0)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        out = nn.Dropout2d(0.5).train()(torch.ones(64, 128))
-    msg = next((str(w.message).split(".")[0] for w in caught if "dropout2d" in str(w.message)), "no warning")
-    per_row = (out == 0).float().mean(1)
-    elementwise = bool(((per_row > 0) & (per_row < 1)).any())
-    return Verdict(FAILS if elementwise else CONDITION,
-                   f"作用在展平后的 (N, 128) 上时 torch 发出警告（{msg}），并逐个元素置零"
-                   f"（有的行只被部分置零：{elementwise}）；它实际等于 nn.Dropout(0.5)，见 DigitRecognizerFixed")
-
-
-def _channelwise_faster() -> Verdict:
-    shape = (64, 64, 12, 12)
-    draws_2d, draws_1d = shape[0] * shape[1], shape[0] * shape[1] * shape[2] * shape[3]
-    return Verdict(CONDITION, f"对 {_shape(shape)} 的张量，通道 dropout 抽 {draws_2d:,} 个随机数，元素 dropout 抽 "
-                              f"{draws_1d:,} 个（多 {draws_1d // draws_2d} 倍）；墙钟时间是否更快取决于机器（第 06 课实测）")
-
-
-# ── fully connected ─────────────────────────────────────────────────────────────
-def _fc1_input() -> Verdict:
-    shape = _note_trace()["fc1"][0]
-    return Verdict(HOLDS if shape[1] == 64 * 12 * 12 == 9216 else FAILS, f"fc1 收到 {_shape(shape)}；64×12×12 = {64 * 12 * 12}")
-
-
-def _fc1_params() -> Verdict:
-    fc1 = _model().fc1
-    ok = tuple(fc1.weight.shape) == (128, 9216) and count_params(fc1) == 1_179_776
-    return Verdict(HOLDS if ok else FAILS, f"W {_shape(tuple(fc1.weight.shape))} = {fc1.weight.numel():,}，b {fc1.bias.numel()}，合计 {count_params(fc1):,}")
-
-
-def _linear_formula() -> Verdict:
-    fc = nn.Linear(9216, 128)
-    x = torch.randn(3, 9216, generator=torch.Generator().manual_seed(0))
-    same = torch.allclose(fc(x), x @ fc.weight.T + fc.bias, atol=1e-5)
-    return Verdict(HOLDS if same else FAILS, f"nn.Linear(x) 等于 x @ W.T + b：{same}")
-
-
-def _classifier_1280() -> Verdict:
-    small, big = nn.Linear(128, 10), nn.Linear(9216, 10)
-    return Verdict(CONDITION, f"只算权重：128×10 = {small.weight.numel():,}，9216×10 = {big.weight.numel():,}；"
-                              f"连同偏置是 {count_params(small):,} 与 {count_params(big):,}")
-
-
-def _fc1_dominates() -> Verdict:
-    model = _model()
-    share = 100 * count_params(model.fc1) / count_params(model)
-    return Verdict(HOLDS if share > 90 else FAILS, f"fc1 占全部 {count_params(model):,} 个参数的 {share:.1f}%")
-
-
-# ── activation and output ───────────────────────────────────────────────────────
-def _log_softmax_nll() -> Verdict:
-    g = torch.Generator().manual_seed(0)
-    logits, target = torch.randn(16, 10, generator=g), torch.randint(0, 10, (16,), generator=g)
-    a = F.nll_loss(F.log_softmax(logits, dim=1), target)
-    b = F.cross_entropy(logits, target)
-    ok = torch.allclose(a, b)
-    return Verdict(HOLDS if ok else FAILS, f"NLLLoss(log_softmax(z)) = {a.item():.6f}，CrossEntropyLoss(z) = {b.item():.6f}")
-
-
-def _log_probs_output() -> Verdict:
-    out = _quiet(_model(), torch.rand(4, 1, 28, 28, generator=torch.Generator().manual_seed(0)))
-    sums = out.exp().sum(1)
-    ok = bool(torch.allclose(sums, torch.ones(4), atol=1e-5)) and bool((out <= 0).all())
-    return Verdict(HOLDS if ok else FAILS, f"输出全部 ≤ 0，每张图 exp(输出) 之和为 {sums.mean().item():.4f}")
-
-
-def _relu_nonlinear() -> Verdict:
-    x, y = torch.tensor([1.0, -2.0]), torch.tensor([-3.0, 1.0])
-    lhs, rhs = F.relu(x + y), F.relu(x) + F.relu(y)
-    return Verdict(HOLDS, f"relu(x+y) = {lhs.tolist()} ≠ relu(x)+relu(y) = {rhs.tolist()}：不是线性的")
-
-
 CLAIMS: list[Claim] = [
-    Claim("model.input_28", "神经网络模型示例", "模型专为 28×28 的单通道灰度图设计", "07_linear", _input_28),
-    Claim("model.ten_outputs", "神经网络模型示例", "输出 10 维，对应数字 0–9", "08_activation", _ten_outputs),
-    Claim("module.auto_params", "nn.Module", "用 self.xxx = 层 定义的参数会被自动登记", "01_nn_module", _auto_params),
-    Claim("module.nesting", "nn.Module", "模块可以嵌套成层次结构", "01_nn_module", _nesting),
-    Claim("module.to_device", "nn.Module", ".to(device) 一次迁移所有参数和缓冲区", "01_nn_module", _to_moves_buffers),
-    Claim("module.state_dict", "nn.Module", "state_dict() 与 load_state_dict() 支持保存与加载", "01_nn_module", _state_dict_roundtrip),
-    Claim("module.autograd", "nn.Module", "与自动微分集成，反向传播自动处理", "01_nn_module", _autograd),
-    Claim("module.hooks", "nn.Module", "可以注册前向/反向钩子", "01_nn_module", _hooks),
-    Claim("super.spellings", "super()", "Python 3 中 super(类, self) 与 super() 等价", "02_super", _super_spellings),
-    Claim("conv1.shape", "卷积层1", "conv1 输出形状 (batch, 32, 26, 26)", "03_conv1", _conv1_shape),
-    Claim("conv1.formula", "卷积层1", "输出尺寸 = (n − k + 2p)/s + 1", "03_conv1", _formula),
-    Claim("conv1.same_padding", "卷积层1", "padding=(k−1)//2 可保持尺寸不变", "03_conv1", _same_padding),
-    Claim("conv1.stride_one", "卷积层1", "步长为 1 时输出尺寸最大", "03_conv1", _stride_one_largest),
-    Claim("conv1.small_kernel", "卷积层1", "较小的卷积核参数更少", "03_conv1", _small_kernel_fewer_params),
-    Claim("conv1.params", "卷积层1", "conv1 有 320 个参数（32 个 1×3×3 核加偏置）", "03_conv1", _conv1_params),
-    Claim("conv2.shape", "卷积层2", "conv2 输出形状 (batch, 64, 24, 24)", "04_conv2", _conv2_shape),
-    Claim("conv2.46", "卷积层2", "conv2 输出 46 个通道", "04_conv2", _conv2_46_channels),
-    Claim("pool.halves", "最大池化", "2×2 池化把 24×24 减半为 12×12", "05_pooling", _pool_halves),
-    Claim("pool.example", "最大池化", "4×4 的 1…16 池化后得 [[6, 8], [14, 16]]", "05_pooling", _pool_example),
-    Claim("pool.defaults", "最大池化", "max_pool2d(x, 2) 隐含 stride=2、padding=0", "05_pooling", _pool_defaults),
-    Claim("pool.robust", "最大池化", "对平移、旋转、缩放等轻微形变保持鲁棒", "05_pooling", _pool_robustness),
-    Claim("pool.overfitting", "最大池化", "减少参数量、防止过拟合", "05_pooling", _pool_fewer_params),
-    Claim("dropout.channels", "Dropout正则化", "Dropout2d 以概率 p 把整个通道置零", "06_dropout", _dropout2d_channels),
-    Claim("dropout.scale", "Dropout正则化", "保留的通道放大 1/(1−p)，期望不变", "06_dropout", _dropout2d_scale),
-    Claim("dropout.eval", "Dropout正则化", "只在训练时丢弃", "06_dropout", _dropout_eval_identity),
-    Claim("dropout.placement", "Dropout正则化", "通常放在卷积层后、激活函数前", "06_dropout", _dropout_placement),
-    Claim("dropout.second", "Dropout正则化", "dropout2 同样按通道丢弃（全连接层前）", "06_dropout", _dropout2_flattened),
-    Claim("dropout.faster", "Dropout正则化", "通道级操作比元素级操作更快", "06_dropout", _channelwise_faster),
-    Claim("fc.input", "全连接层", "fc1 的输入 9216 = 64×12×12", "07_linear", _fc1_input),
-    Claim("fc.params", "全连接层", "fc1 权重 (128, 9216)，共 1,179,776 个参数", "07_linear", _fc1_params),
-    Claim("fc.formula", "全连接层", "全连接层计算 output = input·Wᵀ + b", "07_linear", _linear_formula),
-    Claim("fc.1280", "全连接层", "分类层参数量从 1280 变为 92160", "07_linear", _classifier_1280),
-    Claim("fc.share", "全连接层", "fc1 的参数占了模型的绝大部分", "07_linear", _fc1_dominates),
-    Claim("act.relu", "激活与输出", "ReLU 引入非线性", "08_activation", _relu_nonlinear),
-    Claim("act.log_probs", "激活与输出", "log_softmax 输出对数概率", "08_activation", _log_probs_output),
-    Claim("act.nll", "激活与输出", "log_softmax 与 NLLLoss 配合使用", "08_activation", _log_softmax_nll),
+    Claim("model.input_28", "神经网络模型示例", "模型专为 28×28 的单通道灰度图设计", "07_linear", m.input_28),
+    Claim("model.ten_outputs", "神经网络模型示例", "输出 10 维，对应数字 0–9", "08_activation", m.ten_outputs),
+    Claim("module.auto_params", "nn.Module", "用 self.xxx = 层 定义的参数会被自动登记", "01_nn_module", m.auto_params),
+    Claim("module.nesting", "nn.Module", "模块可以嵌套成层次结构", "01_nn_module", m.nesting),
+    Claim("module.to_device", "nn.Module", ".to(device) 一次迁移所有参数和缓冲区", "01_nn_module", m.to_moves_buffers),
+    Claim("module.state_dict", "nn.Module", "state_dict() 与 load_state_dict() 支持保存与加载", "01_nn_module",
+          m.state_dict_roundtrip),
+    Claim("module.autograd", "nn.Module", "与自动微分集成，反向传播自动处理", "01_nn_module", m.autograd),
+    Claim("module.hooks", "nn.Module", "可以注册前向/反向钩子", "01_nn_module", m.hooks),
+    Claim("super.spellings", "super()", "Python 3 中 super(类, self) 与 super() 等价", "02_super", m.super_spellings),
+    Claim("conv1.shape", "卷积层1", "conv1 输出形状 (batch, 32, 26, 26)", "03_conv1", m.conv1_shape),
+    Claim("conv1.formula", "卷积层1", "输出尺寸 = (n − k + 2p)/s + 1", "03_conv1", m.formula),
+    Claim("conv1.same_padding", "卷积层1", "padding=(k−1)//2 可保持尺寸不变", "03_conv1", m.same_padding),
+    Claim("conv1.stride_one", "卷积层1", "步长为 1 时输出尺寸最大", "03_conv1", m.stride_one_largest),
+    Claim("conv1.small_kernel", "卷积层1", "较小的卷积核参数更少", "03_conv1", m.small_kernel_fewer_params),
+    Claim("conv1.params", "卷积层1", "conv1 有 320 个参数（32 个 1×3×3 核加偏置）", "03_conv1", m.conv1_params),
+    Claim("conv2.shape", "卷积层2", "conv2 输出形状 (batch, 64, 24, 24)", "04_conv2", m.conv2_shape),
+    Claim("conv2.46", "卷积层2", "conv2 输出 46 个通道", "04_conv2", m.conv2_46_channels),
+    Claim("pool.halves", "最大池化", "2×2 池化把 24×24 减半为 12×12", "05_pooling", m.pool_halves),
+    Claim("pool.example", "最大池化", "4×4 的 1…16 池化后得 [[6, 8], [14, 16]]", "05_pooling", m.pool_example),
+    Claim("pool.defaults", "最大池化", "max_pool2d(x, 2) 隐含 stride=2、padding=0", "05_pooling", m.pool_defaults),
+    Claim("pool.robust", "最大池化", "对平移、旋转、缩放等轻微形变保持鲁棒", "05_pooling", m.pool_robustness),
+    Claim("pool.overfitting", "最大池化", "减少参数量、防止过拟合", "05_pooling", m.pool_fewer_params),
+    Claim("dropout.channels", "Dropout正则化", "Dropout2d 以概率 p 把整个通道置零", "06_dropout", m.dropout2d_channels),
+    Claim("dropout.scale", "Dropout正则化", "保留的通道放大 1/(1−p)，期望不变", "06_dropout", m.dropout2d_scale),
+    Claim("dropout.eval", "Dropout正则化", "只在训练时丢弃", "06_dropout", m.dropout_eval_identity),
+    Claim("dropout.placement", "Dropout正则化", "通常放在卷积层后、激活函数前", "06_dropout", m.dropout_placement),
+    Claim("dropout.second", "Dropout正则化", "dropout2 同样按通道丢弃（全连接层前）", "06_dropout",
+          m.dropout2_flattened),
+    Claim("dropout.faster", "Dropout正则化", "通道级操作比元素级操作更快", "06_dropout", m.channelwise_faster),
+    Claim("fc.input", "全连接层", "fc1 的输入 9216 = 64×12×12", "07_linear", m.fc1_input),
+    Claim("fc.params", "全连接层", "fc1 权重 (128, 9216)，共 1,179,776 个参数", "07_linear", m.fc1_params),
+    Claim("fc.formula", "全连接层", "全连接层计算 output = input·Wᵀ + b", "07_linear", m.linear_formula),
+    Claim("fc.1280", "全连接层", "分类层参数量从 1280 变为 92160", "07_linear", m.classifier_1280),
+    Claim("fc.share", "全连接层", "fc1 的参数占了模型的绝大部分", "07_linear", m.fc1_dominates),
+    Claim("act.relu", "激活与输出", "ReLU 引入非线性", "08_activation", m.relu_nonlinear),
+    Claim("act.log_probs", "激活与输出", "log_softmax 输出对数概率", "08_activation", m.log_probs_output),
+    Claim("act.nll", "激活与输出", "log_softmax 与 NLLLoss 配合使用", "08_activation", m.log_softmax_nll),
 ]
 
 

@@ -1,4 +1,5 @@
-"""Choosing the device from ``COURSE_DEVICE`` (cpu | cuda | auto)."""
+"""Choosing the device (``COURSE_DEVICE``: cpu | cuda | auto, default auto), and the number
+format a device computes in."""
 
 from __future__ import annotations
 
@@ -6,13 +7,16 @@ import os
 
 import torch
 
-__all__ = ["get_device", "CHOICES"]
+__all__ = ["get_device", "CHOICES", "DEFAULT", "ENV", "use_bf16", "autocast"]
 
 CHOICES = ("cpu", "cuda", "auto")
+#: the device when neither an argument nor $COURSE_DEVICE names one: a CUDA GPU if there is one
+DEFAULT = "auto"
+ENV = "COURSE_DEVICE"
 
 
 def get_device(name: str | None = None) -> torch.device:
-    """Return the device named by ``name`` or ``$COURSE_DEVICE`` (default ``cpu``).
+    """Return the device named by ``name``, else by ``$COURSE_DEVICE``, else ``DEFAULT`` (auto).
 
     ``auto`` picks CUDA when it is available, else CPU. ``cuda`` (or ``cuda:N``) on a
     machine without a usable CUDA device raises ``RuntimeError`` instead of silently
@@ -20,8 +24,8 @@ def get_device(name: str | None = None) -> torch.device:
     """
     source = "argument"
     if name is None:
-        name = os.environ.get("COURSE_DEVICE", "") or "cpu"
-        source = "COURSE_DEVICE"
+        name = os.environ.get(ENV, "") or DEFAULT
+        source = ENV
     value = name.strip().lower()
     if value == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -40,3 +44,17 @@ def get_device(name: str | None = None) -> torch.device:
             )
         return dev
     raise ValueError(f"{source}={name!r} is not a device choice; use one of {list(CHOICES)}")
+
+
+def use_bf16(device: torch.device, amp: bool | None = None) -> bool:
+    """Whether to compute in bf16 (autocast) on ``device``: ``amp`` if given, else on for CUDA
+    GPUs that support bf16. On CPUs without native bf16 (AVX512-BF16/AMX) autocast made a
+    training step many times slower, so CPUs default to float32."""
+    if amp is not None:
+        return bool(amp)
+    return device.type == "cuda" and torch.cuda.is_bf16_supported()
+
+
+def autocast(device: torch.device, enabled: bool):
+    """``torch.autocast`` to bf16 on ``device`` (a no-op context when not ``enabled``)."""
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)

@@ -14,7 +14,6 @@ __all__ = ["pinned_versions", "version_mismatches", "report", "main"]
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY_PACKAGES = ("torch", "torchvision", "nbval", "jupyterlab", "numpy", "matplotlib", "mlxtend")
-MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
 
 def pinned_versions(path: Path | None = None) -> dict[str, str]:
@@ -62,12 +61,17 @@ def _devices() -> list[str]:
 
 
 def _local_mnist() -> str:
+    from .mnist import find_files
+
     folder = os.environ.get("COURSE_MNIST_DIR")
     if not folder:
         return "not configured (set COURSE_MNIST_DIR to a folder with the four IDX files)"
     p = Path(folder).expanduser()
-    missing = [f for f in MNIST_FILES if not ((p / f).is_file() or (p / f"{f}.gz").is_file())]
-    return f"{p}: " + ("all four files present" if not missing else f"missing {', '.join(missing)}")
+    try:
+        find_files(p)  # the loader's own rule: the same layouts and names `train` accepts
+    except FileNotFoundError as exc:
+        return str(exc)
+    return f"{p}: all four files present"
 
 
 def _network(timeout: float = 2.0) -> str:
@@ -85,7 +89,7 @@ def _network(timeout: float = 2.0) -> str:
 
 
 def _sample() -> str:
-    from .data import sample_path
+    from .sample import sample_path
 
     try:
         return f"available ({sample_path()})"
@@ -95,13 +99,14 @@ def _sample() -> str:
 
 def report(check_network: bool = True) -> tuple[str, int]:
     """The doctor's text and the number of warnings in it."""
-    from .data import cache_dir
+    from .cache import cache_dir
+    from .device import DEFAULT, ENV
 
     lines = [f"Python      {platform.python_version()} ({sys.executable})", f"platform    {platform.platform()}"]
     for name in ("torch", "torchvision", "nbval", "jupyterlab"):
         lines.append(f"{name:11s} {installed(name) or 'not installed'}")
     lines.append(f"devices     {', '.join(_devices())}")
-    lines.append(f"COURSE_DEVICE={os.environ.get('COURSE_DEVICE') or '(unset → cpu)'}")
+    lines.append(f"{ENV}={os.environ.get(ENV) or f'(unset → {DEFAULT})'}")
     lines.append("data sources:")
     lines.append(f"  sample    {_sample()}")
     lines.append(f"  mnist     {_local_mnist()}")
@@ -116,7 +121,10 @@ def report(check_network: bool = True) -> tuple[str, int]:
         bad = version_mismatches(pins)
         key = [b for b in bad if b[0] in KEY_PACKAGES]
         for name, want, have in key:
-            lines.append(f"WARNING     {name} {have or 'missing'} ≠ pinned {want}: stored notebook outputs were made with the pins")
+            lines.append(
+                f"WARNING     {name} {have or 'missing'} ≠ pinned {want}: "
+                "stored notebook outputs were made with the pins"
+            )
         warnings += len(key)
         others = len(bad) - len(key)
         if others:
@@ -129,7 +137,10 @@ def report(check_network: bool = True) -> tuple[str, int]:
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m companion doctor", description="Report versions, devices, data sources and differences from the pinned versions.")
+    parser = argparse.ArgumentParser(
+        prog="python -m companion doctor",
+        description="Report versions, devices, data sources and differences from the pinned versions.",
+    )
     parser.add_argument("--no-network", action="store_true", help="skip the 2-second network check")
     args = parser.parse_args(argv)
     text, _ = report(check_network=not args.no_network)

@@ -1,4 +1,4 @@
-"""Exercise checkers: a wrong answer gets a hint, never the solution.
+"""The exercises of every lesson: question, expected answer, hints (checked by ``companion.checker``).
 
 Every expected value is computed from real torch layers when the check runs, so the
 checkers stay true if a lesson changes its numbers.
@@ -13,22 +13,33 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["Exercise", "EXERCISES", "evaluate", "check", "question"]
+from .model import DigitRecognizer, DigitRecognizerFixed, build_model, conv_maps, features
+from .params import count_params
 
-UNANSWERED = "unanswered"
-CORRECT = "correct"
-WRONG = "wrong"
+__all__ = ["Exercise", "EXERCISES"]
+
+KINDS = ("int", "shape", "float", "bool", "choice")
 
 
 @dataclass(frozen=True)
 class Exercise:
-    """One exercise: its question, how to compute the expected answer, and hints."""
+    """One exercise: its question, how to compute the expected answer, and hints.
+
+    ``kind`` is int | shape | float | bool | choice (a short string, case-insensitive); a
+    float asks for ``decimals`` decimals, and the checker accepts half a unit of the last one."""
 
     key: str
     question: str
     expected: Callable[[], Any]
     hint: Callable[[Any, Any], str]
-    kind: str = "int"  # int | shape | float | bool | choice (a short string, case-insensitive)
+    kind: str = "int"
+    decimals: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"kind={self.kind!r} must be one of {KINDS}")
+        if (self.kind == "float") != (self.decimals is not None):
+            raise ValueError(f"{self.key}: a float exercise states its decimals, and only a float one")
 
 
 def _out_len(layer: nn.Module, size: int, channels: int = 1) -> tuple[int, ...]:
@@ -36,34 +47,30 @@ def _out_len(layer: nn.Module, size: int, channels: int = 1) -> tuple[int, ...]:
         return tuple(layer(torch.zeros(1, channels, size, size)).shape)
 
 
-def _n_params(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
-
-
 def _fc1_share() -> float:
-    from .model import DigitRecognizer
-
     model = DigitRecognizer()
-    return 100.0 * _n_params(model.fc1) / _n_params(model)
+    return 100.0 * count_params(model.fc1) / count_params(model)
 
 
 def _params_fc1_256() -> int:
-    from .model import DigitRecognizer
-
     model = DigitRecognizer()
     model.fc1 = nn.Linear(9216, 256)
     model.fc2 = nn.Linear(256, 10)
-    return _n_params(model)
+    return count_params(model)
 
 
 def _shape_after_pool() -> tuple[int, ...]:
-    from .model import DigitRecognizer
+    return tuple(features(DigitRecognizer(), torch.zeros(1, 1, 28, 28)).shape)
 
-    model = DigitRecognizer().eval()
-    x = torch.zeros(1, 1, 28, 28)
+
+def _in_features(size: int) -> int:
     with torch.no_grad():
-        x = nn.functional.relu(model.conv2(nn.functional.relu(model.conv1(x))))
-        return tuple(nn.functional.max_pool2d(x, 2).shape)
+        return nn.functional.max_pool2d(conv_maps(DigitRecognizer(), torch.zeros(1, 1, size, size)), 2)[0].numel()
+
+
+def _feature_bytes_per_image() -> int:
+    f = features(build_model("fixed"), torch.zeros(1, 1, 28, 28))
+    return f.numel() * f.element_size()
 
 
 def _generic(rule: str) -> Callable[[Any, Any], str]:
@@ -110,6 +117,7 @@ EXERCISES: dict[str, Exercise] = {
             _fc1_share,
             lambda a, e: "fc1 的参数 = 9216×128 + 128；用它除以模型参数总数，再乘 100。",
             kind="float",
+            decimals=1,
         ),
         Exercise(
             "00.params_fc1_256",
@@ -132,7 +140,7 @@ EXERCISES: dict[str, Exercise] = {
         Exercise(
             "03.params_rgb",
             "若输入是 RGB 彩色图（3 通道），nn.Conv2d(3, 32, 3) 有多少个参数？",
-            lambda: _n_params(nn.Conv2d(3, 32, 3)),
+            lambda: count_params(nn.Conv2d(3, 32, 3)),
             _hint_params,
         ),
         Exercise(
@@ -144,16 +152,18 @@ EXERCISES: dict[str, Exercise] = {
         # ── 01_nn_module ──
         Exercise(
             "01.plain_list_params",
-            "某模型的 __init__ 里写了 self.layers = [nn.Linear(10, 10) for _ in range(3)] 和 self.out = nn.Linear(10, 2)。"
+            "某模型的 __init__ 里写了 self.layers = [nn.Linear(10, 10) for _ in range(3)] 和 "
+            "self.out = nn.Linear(10, 2)。"
             "sum(p.numel() for p in model.parameters()) 等于多少？",
             lambda: (lambda m: (setattr(m, "layers", [nn.Linear(10, 10) for _ in range(3)]),
-                                setattr(m, "out", nn.Linear(10, 2)), _n_params(m))[-1])(nn.Module()),
+                                setattr(m, "out", nn.Linear(10, 2)), count_params(m))[-1])(nn.Module()),
             _generic("parameters() 只找得到登记过的子模块；想一想普通 list 会落进哪个“抽屉”。"),
         ),
         Exercise(
             "01.myblock_params",
-            "源笔记的 MyBlock（nn.Conv2d(3, 64, 3) 后接 nn.BatchNorm2d(64)）共有多少个参数（parameters() 的元素总数）？",
-            lambda: _n_params(nn.Sequential(nn.Conv2d(3, 64, 3), nn.BatchNorm2d(64))),
+            "源笔记的 MyBlock（nn.Conv2d(3, 64, 3) 后接 nn.BatchNorm2d(64)）共有多少个参数"
+            "（parameters() 的元素总数）？",
+            lambda: count_params(nn.Sequential(nn.Conv2d(3, 64, 3), nn.BatchNorm2d(64))),
             _generic("卷积：权重 out×in×k×k 加每个输出通道一个偏置；BatchNorm 每个通道一个缩放、一个平移；"
                      "running_mean/running_var 是缓冲区，不算参数。"),
         ),
@@ -161,33 +171,36 @@ EXERCISES: dict[str, Exercise] = {
             "01.bn_state_dict_len",
             "nn.BatchNorm2d(64).state_dict() 里有几个键？",
             lambda: len(nn.BatchNorm2d(64).state_dict()),
-            _generic("state_dict 收录参数和缓冲区；把 named_parameters() 与 named_buffers() 的名字都数上，别漏了那个整数计数器。"),
+            _generic("state_dict 收录参数和缓冲区；"
+                     "把 named_parameters() 与 named_buffers() 的名字都数上，别漏了那个整数计数器。"),
         ),
         # ── 02_super ──
         Exercise(
             "02.diamond_mro_len",
-            "class Left(Base)、class Right(Base)、class Child(Left, Right)（Base 直接继承 object）。len(Child.__mro__) 是多少？",
-            lambda: (lambda base: len(type("Child", (type("Left", (base,), {}), type("Right", (base,), {})), {}).__mro__))(
-                type("Base", (), {})
-            ),
+            "class Left(Base)、class Right(Base)、class Child(Left, Right)（Base 直接继承 object）。"
+            "len(Child.__mro__) 是多少？",
+            lambda: (
+                lambda base: len(type("Child", (type("Left", (base,), {}), type("Right", (base,), {})), {}).__mro__)
+            )(type("Base", (), {})),
             _generic("MRO 里每个类恰好出现一次，别忘了最末尾的 object；写出这几个类再 print(Child.__mro__) 验证。"),
         ),
         Exercise(
             "02.fixed_module_index",
             "在 companion.DigitRecognizerFixed.__mro__ 中，nn.Module 的下标（从 0 数起）是多少？",
-            lambda: __import__("companion.model", fromlist=["DigitRecognizerFixed"]).DigitRecognizerFixed.__mro__.index(nn.Module),
+            lambda: DigitRecognizerFixed.__mro__.index(nn.Module),
             _generic("MRO 从类自己开始（下标 0），沿继承链一路向上；DigitRecognizerFixed 继承谁，那个类又继承谁？"),
         ),
         # ── 04_conv2 ──
         Exercise(
             "04.params_k5",
             "若 conv2 改用 5×5 的核，即 nn.Conv2d(32, 64, 5)，它有多少个参数？",
-            lambda: _n_params(nn.Conv2d(32, 64, 5)),
+            lambda: count_params(nn.Conv2d(32, 64, 5)),
             _hint_params,
         ),
         Exercise(
             "04.rf_three_convs",
-            "在 conv2 之后再接一层 3×3、步长 1 的卷积。第三层的一个输出值受输入图片中多大的正方形区域影响？答边长（像素）。",
+            "在 conv2 之后再接一层 3×3、步长 1 的卷积。第三层的一个输出值受输入图片中多大的正方形区域影响？"
+            "答边长（像素）。",
             lambda: int(
                 (nn.Sequential(*[nn.Conv2d(1, 1, 3, padding=1, bias=False) for _ in range(3)])(
                     nn.functional.pad(torch.ones(1, 1, 1, 1), (7, 7, 7, 7))
@@ -199,15 +212,17 @@ EXERCISES: dict[str, Exercise] = {
             "04.macs_32px",
             "如果输入图片是 32×32（而不是 28×28），conv2 处理一张图要做多少次乘加？",
             lambda: nn.Conv2d(32, 64, 3)(nn.Conv2d(1, 32, 3)(torch.zeros(1, 1, 32, 32))).numel() * 32 * 3 * 3,
-            _generic("先求 conv2 的输出边长（32 经过两次 3×3 卷积），再乘输出通道数和每个输出值的乘加次数（一个核的权重数）。"),
+            _generic("先求 conv2 的输出边长（32 经过两次 3×3 卷积），"
+                     "再乘输出通道数和每个输出值的乘加次数（一个核的权重数）。"),
         ),
         # ── 05_pooling ──
         Exercise(
             "05.avg_top_left",
-            "对源笔记的 4×4 例子（1 到 16 按行排列）做 F.avg_pool2d(x, 2)，左上角的输出是多少？",
+            "对源笔记的 4×4 例子（1 到 16 按行排列）做 F.avg_pool2d(x, 2)，左上角的输出是多少？（保留一位小数）",
             lambda: nn.functional.avg_pool2d(torch.arange(1.0, 17.0).view(1, 1, 4, 4), 2)[0, 0, 0, 0].item(),
             lambda a, e: "找出左上角 2×2 窗口里的 4 个数，求它们的平均值（不是最大值）。",
             kind="float",
+            decimals=1,
         ),
         Exercise(
             "05.out_k3_s2",
@@ -224,8 +239,9 @@ EXERCISES: dict[str, Exercise] = {
         Exercise(
             "05.fc1_params_pool3",
             "若把 DigitRecognizer 的池化改成 F.max_pool2d(x, 3)，fc1（输出仍为 128）需要多少个参数？",
-            lambda: _n_params(nn.Linear(nn.functional.max_pool2d(torch.zeros(1, 64, 24, 24), 3)[0].numel(), 128)),
-            _generic("先求 24×24 经过 3×3、步长 3 的池化后的边长，再算展平长度 = 64 × 边长²；fc1 的参数 = 展平长度 × 128 + 128。"),
+            lambda: count_params(nn.Linear(nn.functional.max_pool2d(torch.zeros(1, 64, 24, 24), 3)[0].numel(), 128)),
+            _generic("先求 24×24 经过 3×3、步长 3 的池化后的边长，再算展平长度 = 64 × 边长²；"
+                     "fc1 的参数 = 展平长度 × 128 + 128。"),
         ),
         # ── 06_dropout ──
         Exercise(
@@ -234,18 +250,21 @@ EXERCISES: dict[str, Exercise] = {
             lambda: nn.Dropout2d(0.2).train()(torch.ones(1, 64, 2, 2)).max().item(),
             lambda a, e: "每个值以 1−p 的概率留下；要让平均输出仍等于输入，留下时必须乘上多少？",
             kind="float",
+            decimals=2,
         ),
         Exercise(
             "06.eval_sum",
             "把源笔记的例子 x = torch.arange(1., 37.).view(1, 4, 3, 3).repeat(2, 1, 1, 1) 送进 eval 模式的 "
             "nn.Dropout2d(0.25)，输出的所有元素之和是多少？",
-            lambda: int(nn.Dropout2d(0.25).eval()(torch.arange(1.0, 37.0).view(1, 4, 3, 3).repeat(2, 1, 1, 1)).sum().item()),
+            lambda: int(
+                nn.Dropout2d(0.25).eval()(torch.arange(1.0, 37.0).view(1, 4, 3, 3).repeat(2, 1, 1, 1)).sum().item()
+            ),
             _generic("评估模式下 Dropout 既不丢弃也不放大；剩下的就是对两个样本的 1..36 求和。"),
         ),
         Exercise(
             "06.pool_after_elem_drop",
-            "对 torch.arange(1., 17.).view(1, 1, 4, 4)（第 05 课的例子）做一次 p=0.25 的元素级 dropout，掩码恰好只丢掉 7 和 8 "
-            "两个元素；之后再做 F.max_pool2d(·, 2)。输出右上角的值是多少？（保留两位小数）",
+            "对 torch.arange(1., 17.).view(1, 1, 4, 4)（第 05 课的例子）做一次 p=0.25 的元素级 dropout，"
+            "掩码恰好只丢掉 7 和 8 两个元素；之后再做 F.max_pool2d(·, 2)。输出右上角的值是多少？（保留两位小数）",
             lambda: nn.functional.max_pool2d(
                 torch.arange(1.0, 17.0).view(1, 1, 4, 4)
                 * torch.tensor([[1.0, 1, 1, 1], [1, 1, 0, 0], [1, 1, 1, 1], [1, 1, 1, 1]])
@@ -254,27 +273,25 @@ EXERCISES: dict[str, Exercise] = {
             )[0, 0, 0, 1].item(),
             lambda a, e: "被丢掉的元素变成 0，池化会在窗口里改选剩下的最大值；别忘了幸存者要乘 1/(1−p)。",
             kind="float",
+            decimals=2,
         ),
         # ── 07_linear ──
         Exercise(
             "07.params_fc1_512",
             "把 fc1 改成 nn.Linear(9216, 512)，这一层有多少个参数？",
-            lambda: _n_params(nn.Linear(9216, 512)),
+            lambda: count_params(nn.Linear(9216, 512)),
             _generic("权重矩阵的形状是 (out_features, in_features)，再给每个输出加一个偏置。"),
         ),
         Exercise(
             "07.in_features_32",
             "输入换成 1×32×32 的图片、卷积和池化都不变，fc1 的 in_features 要改成多少才能接得上？",
-            lambda: _out_len(
-                nn.Sequential(nn.Conv2d(1, 32, 3, 1), nn.ReLU(), nn.Conv2d(32, 64, 3, 1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten()),
-                32,
-            )[-1],
+            lambda: _in_features(32),
             _generic("两次 3×3 卷积各让边长减 2，2×2 池化再减半；最后乘上 64 个通道。"),
         ),
         Exercise(
             "07.params_direct",
             "如果去掉 fc1，直接用一个 nn.Linear 把展平后的 9216 维特征映射到 10 类，这一层有多少个参数（含偏置）？",
-            lambda: _n_params(nn.Linear(9216, 10)),
+            lambda: count_params(nn.Linear(9216, 10)),
             _generic("权重是 10 × 9216，偏置每个输出一个。"),
         ),
         # ── 08_activation ──
@@ -284,6 +301,7 @@ EXERCISES: dict[str, Exercise] = {
             lambda: nn.functional.cross_entropy(torch.zeros(1, 10), torch.tensor([3])).item(),
             lambda a, e: "logits 全相等时 softmax 给每个类别同样的概率；损失是正确类别概率的负对数（自然对数）。",
             kind="float",
+            decimals=4,
         ),
         Exercise(
             "08.relu_zeros",
@@ -293,7 +311,8 @@ EXERCISES: dict[str, Exercise] = {
         ),
         Exercise(
             "08.underflow_gap",
-            "logits 为 [0, g]（float32，g 取整数）时，torch.log(torch.softmax(logits, 0))[0] 从哪个最小的 g 开始变成 -inf？",
+            "logits 为 [0, g]（float32，g 取整数）时，"
+            "torch.log(torch.softmax(logits, 0))[0] 从哪个最小的 g 开始变成 -inf？",
             lambda: next(
                 g for g in range(1, 400)
                 if torch.isinf(torch.log(torch.softmax(torch.tensor([0.0, float(g)]), 0))[0])
@@ -318,11 +337,12 @@ EXERCISES: dict[str, Exercise] = {
             lambda a, e: "平滑后正确类别的目标概率是 1 − ε + ε/K，其余每类 ε/K；预测等于目标时，"
             "损失就是目标分布的熵 −Σ q·ln q。",
             kind="float",
+            decimals=2,
         ),
         Exercise(
             "09.state_dict_tensors",
             "保存的检查点里，state_dict 一共有多少个张量？",
-            lambda: len(__import__("companion.model", fromlist=["build_model"]).build_model("fixed").state_dict()),
+            lambda: len(build_model("fixed").state_dict()),
             _generic("只有 Conv2d 和 Linear 有参数，每层一个 weight、一个 bias；Dropout 没有参数，也没有缓冲区。"),
         ),
         Exercise(
@@ -342,71 +362,9 @@ EXERCISES: dict[str, Exercise] = {
         Exercise(
             "10.classifier_with_bias",
             "直接在 9216 维特征上接 10 类分类器 nn.Linear(9216, 10)，连同偏置共有多少参数？",
-            lambda: _n_params(nn.Linear(9216, 10)),
+            lambda: count_params(nn.Linear(9216, 10)),
             _generic("权重 9216×10，再加上每个输出一个偏置。"),
         ),
     ]
 }
 
-
-def _feature_bytes_per_image() -> int:
-    from .model import build_model
-    from .train import features
-
-    f = features(build_model("fixed"), torch.zeros(1, 1, 28, 28))
-    return f.numel() * f.element_size()
-
-
-def question(key: str) -> str:
-    """The text of exercise ``key``."""
-    if key not in EXERCISES:
-        raise ValueError(f"exercise {key!r} does not exist; known: {sorted(EXERCISES)}")
-    return EXERCISES[key].question
-
-
-def _normalise(answer: Any, kind: str) -> Any:
-    if kind == "shape":
-        if isinstance(answer, torch.Size):
-            return tuple(answer)
-        if isinstance(answer, list):
-            return tuple(answer)
-    if kind == "int" and isinstance(answer, float) and answer.is_integer():
-        return int(answer)
-    return answer
-
-
-def evaluate(key: str, answer: Any) -> tuple[str, str]:
-    """Return ``(status, message)``; status is ``unanswered``, ``correct`` or ``wrong``."""
-    if key not in EXERCISES:
-        raise ValueError(f"exercise {key!r} does not exist; known: {sorted(EXERCISES)}")
-    ex = EXERCISES[key]
-    if answer is None or answer is ...:
-        return UNANSWERED, f"[{key}] 尚未作答：把 None 换成你的答案，再运行本单元。"
-    expected = ex.expected()
-    answer = _normalise(answer, ex.kind)
-    if ex.kind == "float":
-        if isinstance(answer, bool) or not isinstance(answer, (int, float)):
-            return WRONG, f"[{key}] 答案应是一个数，收到的是 {type(answer).__name__}。"
-        if abs(float(answer) - expected) <= 0.05 + 1e-9:
-            return CORRECT, f"[{key}] 正确！"
-        return WRONG, f"[{key}] 还不对。提示：{ex.hint(answer, expected)}"
-    if ex.kind == "bool" and not isinstance(answer, bool):
-        return WRONG, f"[{key}] 答案应是 True 或 False，收到的是 {type(answer).__name__}。"
-    if ex.kind == "choice":
-        if not isinstance(answer, str):
-            return WRONG, f"[{key}] 答案应是一个字符串，收到的是 {type(answer).__name__}。"
-        answer, expected = answer.strip().lower(), str(expected).strip().lower()
-    if ex.kind == "int" and (isinstance(answer, bool) or not isinstance(answer, int)):
-        return WRONG, f"[{key}] 答案应是整数，收到的是 {type(answer).__name__}。"
-    if ex.kind == "shape" and not (isinstance(answer, tuple) and all(isinstance(v, int) for v in answer)):
-        return WRONG, f"[{key}] 答案应是由整数组成的元组，例如 (1, 2, 3, 4)。"
-    if answer == expected:
-        return CORRECT, f"[{key}] 正确！"
-    return WRONG, f"[{key}] 还不对。提示：{ex.hint(answer, expected)}"
-
-
-def check(key: str, answer: Any) -> bool | None:
-    """Print the verdict for a learner's answer; return True/False, or None if unanswered."""
-    status, message = evaluate(key, answer)
-    print(("✅ " if status == CORRECT else "❌ " if status == WRONG else "⏳ ") + message)
-    return None if status == UNANSWERED else status == CORRECT

@@ -1,9 +1,9 @@
-"""The full MNIST: its four IDX files, read with numpy, and one function that finds digits.
+"""MNIST: its normalisation, its four IDX files read with numpy, and one function that finds digits.
 
 ``load_digits`` gives train and test tensors from, in this order of preference:
 
 1. a local folder with the four IDX files, raw or ``.gz`` (an argument or ``$COURSE_MNIST_DIR``);
-2. torchvision's download into the course cache (``companion.data.cache_dir() / 'mnist'``);
+2. torchvision's download into the course cache (``companion.cache.cache_dir() / 'mnist'``);
 3. the embedded 5,000-digit sample (``companion.load_sample``), which needs no network.
 
 Files that are truncated, corrupt or of the wrong shape raise ``ValueError`` naming the file;
@@ -24,9 +24,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .data import cache_dir, load_sample
+from .cache import cache_dir
+from .sample import load_sample
 
 __all__ = [
+    "MNIST_MEAN",
+    "MNIST_STD",
+    "normalize",
     "FILES",
     "Digits",
     "read_idx",
@@ -45,6 +49,9 @@ FILES = {
     "test_labels": "t10k-labels-idx1-ubyte",
 }
 OFFICIAL_COUNTS = {"train": 60_000, "test": 10_000}
+#: mean and standard deviation of MNIST's 60,000 training images in [0, 1]
+MNIST_MEAN = 0.1307
+MNIST_STD = 0.3081
 SOURCES = ("auto", "sample", "mnist")
 
 # IDX type codes (third byte of the magic number) → big-endian numpy dtype
@@ -80,6 +87,11 @@ class Digits:
             f"Digits(source={self.source!r}, train={len(self.y_train)}, test={len(self.y_test)}, "
             f"description={self.description!r})"
         )
+
+
+def normalize(x: torch.Tensor) -> torch.Tensor:
+    """Standardise [0, 1] images with MNIST's training mean and std (0.1307, 0.3081)."""
+    return (x - MNIST_MEAN) / MNIST_STD
 
 
 # ── IDX files ────────────────────────────────────────────────────────────────

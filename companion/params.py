@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .hooks import run_with_hooks
+
 __all__ = [
     "ParamRow",
     "param_table",
@@ -72,12 +74,7 @@ def macs_table(model: nn.Module, x: torch.Tensor) -> list[MacRow]:
     not counted (they are comparisons or single adds, far fewer). The counts are for the
     whole batch in ``x``; pass one image to get per-image numbers.
     """
-    if not isinstance(model, nn.Module):
-        raise ValueError(f"model={type(model).__name__} must be an nn.Module")
-    if not isinstance(x, torch.Tensor):
-        raise ValueError(f"x={type(x).__name__} must be a torch.Tensor")
     rows: list[MacRow] = []
-    handles = []
 
     def make_hook(name: str):
         def hook(module: nn.Module, inputs, output) -> None:
@@ -87,15 +84,9 @@ def macs_table(model: nn.Module, x: torch.Tensor) -> list[MacRow]:
 
         return hook
 
-    try:
-        for name, module in model.named_modules():
-            if isinstance(module, (nn.Conv2d, nn.Linear)):
-                handles.append(module.register_forward_hook(make_hook(name)))
-        with torch.no_grad():
-            model(x)
-    finally:
-        for h in handles:
-            h.remove()
+    layers = [(n, m) for n, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))] \
+        if isinstance(model, nn.Module) else []
+    run_with_hooks(model, x, layers, make_hook)
     return rows
 
 

@@ -100,7 +100,7 @@ def prepare_image(image, ink_threshold: float = 0.2) -> torch.Tensor:
 
 def predict_image(model: nn.Module, image) -> tuple[int, torch.Tensor]:
     """The predicted digit and the 10 class probabilities for one image (see ``prepare_image``)."""
-    from .data import normalize
+    from .mnist import normalize
 
     x = prepare_image(image)
     device = next(model.parameters()).device

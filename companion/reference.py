@@ -14,7 +14,11 @@ __all__ = ["conv2d", "max_pool2d", "avg_pool2d", "dropout2d", "dropout", "linear
 def _pair(name: str, value: int | tuple[int, int]) -> tuple[int, int]:
     if isinstance(value, int) and not isinstance(value, bool):
         return value, value
-    if isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+    if (
+        isinstance(value, tuple)
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    ):
         return value
     raise ValueError(f"{name}={value!r} must be an int or a pair of ints")
 
@@ -156,7 +160,9 @@ def log_softmax(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
 def nll_loss(log_probs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Negative log-likelihood: the mean of −log_probs[n, target[n]]."""
     if log_probs.dim() != 2 or target.dim() != 1 or log_probs.shape[0] != target.shape[0]:
-        raise ValueError(f"log_probs {tuple(log_probs.shape)} must be (N, classes) and target {tuple(target.shape)} (N,)")
+        raise ValueError(
+            f"log_probs {tuple(log_probs.shape)} must be (N, classes) and target {tuple(target.shape)} (N,)"
+        )
     if target.min() < 0 or target.max() >= log_probs.shape[1]:
         raise ValueError(f"target values must lie in 0..{log_probs.shape[1] - 1}")
     return -log_probs[torch.arange(len(target)), target].mean()

@@ -10,11 +10,14 @@ from typing import Any
 import torch
 from torch import nn
 
+from .hooks import run_with_hooks
+
 __all__ = [
     "conv_output_size",
     "pool_output_size",
     "same_padding",
     "receptive_field",
+    "adaptive_windows",
     "LayerShape",
     "trace_shapes",
     "format_trace",
@@ -123,6 +126,16 @@ def receptive_field(layers: Sequence[tuple[int, int]]) -> list[int]:
     return out
 
 
+def adaptive_windows(size: int, out: int) -> list[tuple[int, int]]:
+    """The ``[start, end)`` windows of adaptive pooling from ``size`` to ``out`` positions:
+    window ``i`` runs from ``floor(i·size/out)`` to ``ceil((i+1)·size/out)``, torch's rule, so
+    the windows cover every position and neighbours may overlap when ``out`` does not divide
+    ``size``."""
+    _check_int("size", size, 1)
+    _check_int("out", out, 1)
+    return [(i * size // out, -(-(i + 1) * size // out)) for i in range(out)]
+
+
 @dataclass(frozen=True)
 class LayerShape:
     """One row of a shape trace."""
@@ -146,14 +159,10 @@ def trace_shapes(model: nn.Module, x: torch.Tensor) -> list[LayerShape]:
     """Run ``model(x)`` once with forward hooks on every leaf module and return, in call
     order, each layer's input and output shape and its own parameter count.
 
-    The hooks are removed afterwards, also when the forward pass raises.
+    Measured in eval mode without gradients; the hooks are removed and the model's mode is
+    put back afterwards, also when the forward pass raises (see ``companion.hooks``).
     """
-    if not isinstance(model, nn.Module):
-        raise ValueError(f"model={type(model).__name__} must be an nn.Module")
-    if not isinstance(x, torch.Tensor):
-        raise ValueError(f"x={type(x).__name__} must be a torch.Tensor")
     rows: list[LayerShape] = []
-    handles = []
 
     def make_hook(name: str):
         def hook(module: nn.Module, inputs: Sequence[Any], output: Any) -> None:
@@ -169,15 +178,9 @@ def trace_shapes(model: nn.Module, x: torch.Tensor) -> list[LayerShape]:
 
         return hook
 
-    try:
-        for name, module in model.named_modules():
-            if name and not any(True for _ in module.children()):
-                handles.append(module.register_forward_hook(make_hook(name)))
-        with torch.no_grad():
-            model(x)
-    finally:
-        for h in handles:
-            h.remove()
+    leaves = [(n, m) for n, m in model.named_modules() if n and not any(True for _ in m.children())] \
+        if isinstance(model, nn.Module) else []
+    run_with_hooks(model, x, leaves, make_hook)
     return rows
 
 

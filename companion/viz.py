@@ -71,7 +71,9 @@ def show_grid(
     if titles is not None and len(titles) != len(imgs):
         raise ValueError(f"{len(titles)} titles for {len(imgs)} images")
     nrows, ncols = _grid(len(imgs), ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.4 if suptitle else 0)), squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(size * ncols, size * nrows + (0.4 if suptitle else 0)), squeeze=False
+    )
     for ax in axes.flat:
         ax.axis("off")
     for i, (ax, im) in enumerate(zip(axes.flat, imgs)):
@@ -115,7 +117,9 @@ def show_filters(weight: torch.Tensor, ncols: int = 8, in_channel: int = 0):
     )
 
 
-def show_feature_maps(maps: torch.Tensor, ncols: int | None = None, limit: int | None = None, suptitle: str | None = None):
+def show_feature_maps(
+    maps: torch.Tensor, ncols: int | None = None, limit: int | None = None, suptitle: str | None = None
+):
     """Draw the channels of one feature map (C, H, W) or (1, C, H, W)."""
     m = torch.as_tensor(maps).detach().cpu()
     if m.dim() == 4 and m.shape[0] == 1:
@@ -124,7 +128,9 @@ def show_feature_maps(maps: torch.Tensor, ncols: int | None = None, limit: int |
         raise ValueError(f"maps has shape {tuple(torch.as_tensor(maps).shape)}; expected (C, H, W) or (1, C, H, W)")
     if limit is not None:
         m = m[:limit]
-    return show_grid(list(m), titles=[f"ch {i}" for i in range(m.shape[0])], ncols=ncols, cmap="viridis", suptitle=suptitle)
+    return show_grid(
+        list(m), titles=[f"ch {i}" for i in range(m.shape[0])], ncols=ncols, cmap="viridis", suptitle=suptitle
+    )
 
 
 def show_pooling(x: torch.Tensor, kernel_size: int = 2, title: str | None = None):

@@ -52,7 +52,10 @@ def test_every_claim_points_to_a_lesson_that_exists():
 
 def test_each_note_section_is_covered():
     sections = {c.section for c in claims.CLAIMS}
-    assert sections >= {"神经网络模型示例", "nn.Module", "super()", "卷积层1", "卷积层2", "最大池化", "Dropout正则化", "全连接层", "激活与输出"}
+    assert sections >= {
+        "神经网络模型示例", "nn.Module", "super()", "卷积层1", "卷积层2",
+        "最大池化", "Dropout正则化", "全连接层", "激活与输出",
+    }
 
 
 def test_evidence_is_deterministic(results):

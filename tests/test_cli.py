@@ -1,27 +1,10 @@
 """``python -m companion``: help, train on a tiny subset, predict an image. Offline and fast."""
 
-import numpy as np
 import pytest
-import torch
 
-from companion import load_sample, mnist
-from companion.__main__ import build_parser, main
-from companion.train import load_checkpoint
-
-
-@pytest.fixture
-def tiny_mnist(tmp_path):
-    """A folder with four small IDX files made of real sample digits."""
-    x, y = load_sample("test")
-    pixels = (x[:, 0] * 255).round().to(torch.uint8).numpy()
-    labels = y.numpy().astype(np.uint8)
-    folder = tmp_path / "mnist"
-    folder.mkdir()
-    for key, name in mnist.FILES.items():
-        part = slice(0, 64) if key.startswith("train") else slice(64, 96)
-        arr = pixels[part] if key.endswith("images") else labels[part]
-        mnist.write_idx(folder / f"{name}.gz", arr)
-    return folder
+from companion import load_sample
+from companion.checkpoint import load_checkpoint
+from companion.cli import main
 
 
 def test_help_in_plain_words(capsys):
@@ -60,7 +43,10 @@ def test_train_then_predict(tmp_path, tiny_mnist, capsys):
     text = capsys.readouterr().out
     assert f"data: MNIST from {tiny_mnist}" in text and "epoch 1: train loss" in text and f"saved {out}" in text
     ck = load_checkpoint(out)
-    assert ck.arch == "fixed" and ck.info["seed"] == 3 and ck.info["train"] == 32 and ck.history.step == [2, 3, 4, 5]  # then 3 head epochs of one step
+    assert (
+        ck.arch == "fixed" and ck.info["seed"] == 3 and ck.info["train"] == 32
+        and ck.history.step == [2, 3, 4, 5]  # then 3 head epochs of one step
+    )
 
     from PIL import Image
 
@@ -85,10 +71,3 @@ def test_train_reports_bad_data_without_a_traceback(tmp_path, capsys):
 def test_doctor_is_a_subcommand(capsys):
     assert main(["doctor", "--no-network"]) == 0
     assert "devices" in capsys.readouterr().out
-
-
-def test_the_parser_is_the_module_s():
-    # `python -m companion` itself runs in lesson 09 (train --help, predict); here only the wiring
-    import companion.__main__ as entry
-
-    assert build_parser().prog == "python -m companion" and entry.main is main

@@ -1,12 +1,13 @@
 import pytest
 import torch
 
-from companion import get_device
+from companion import device, get_device
 
 
-def test_default_is_cpu(monkeypatch):
+def test_default_is_auto(monkeypatch):
     monkeypatch.delenv("COURSE_DEVICE", raising=False)
-    assert get_device() == torch.device("cpu")
+    assert device.DEFAULT == "auto"
+    assert get_device() == get_device("auto") == torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def test_env_and_argument(monkeypatch):

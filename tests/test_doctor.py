@@ -1,4 +1,9 @@
+"""companion/doctor.py: versions, devices, data sources."""
+
+import pytest
+
 from companion import doctor
+from companion.mnist import load_folder
 
 
 def test_pins_and_mismatches(tmp_path, monkeypatch):
@@ -20,12 +25,24 @@ def test_report_warns_on_a_different_torch(monkeypatch):
     assert warnings >= 1 and "WARNING     torch 2.11.0 ≠ pinned 2.14.1" in text
 
 
+@pytest.mark.parametrize("layout", ["raw", "gz", "torchvision MNIST/raw", "dotted .idx names"])
+def test_doctor_sees_every_folder_that_train_accepts(tmp_path, monkeypatch, fake_mnist, layout):
+    folder = tmp_path / "data"
+    if layout == "torchvision MNIST/raw":
+        fake_mnist(folder / "MNIST" / "raw")
+    else:
+        fake_mnist(folder, gz=(layout == "gz"))
+        if layout == "dotted .idx names":
+            for f in folder.iterdir():
+                f.rename(f.with_name(f.name.replace("-idx", ".idx")))
+    load_folder(folder)  # what `train --data FOLDER` reads
+    monkeypatch.setenv("COURSE_MNIST_DIR", str(folder))
+    assert doctor._local_mnist() == f"{folder}: all four files present"
+
+
 def test_local_mnist_status(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_MNIST_DIR", str(tmp_path))
     assert "missing train-images-idx3-ubyte" in doctor._local_mnist()
-    for name in doctor.MNIST_FILES:
-        (tmp_path / f"{name}.gz").write_bytes(b"")
-    assert "all four files present" in doctor._local_mnist()
     monkeypatch.delenv("COURSE_MNIST_DIR")
     assert "not configured" in doctor._local_mnist()
 

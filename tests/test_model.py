@@ -1,8 +1,12 @@
+import warnings
+
 import pytest
 import torch
 from torch import nn
 
 from companion import DigitRecognizer, DigitRecognizerFixed, build_model, count_params
+from companion.evaluate import prepare_images
+from companion.model import features, head, make_model
 
 
 def test_note_model_layers_exactly_as_written():
@@ -59,3 +63,23 @@ def test_note_spelling_of_super_is_kept():
     import inspect
 
     assert "super(DigitRecognizer, self).__init__()" in inspect.getsource(DigitRecognizer.__init__)
+
+
+@pytest.mark.parametrize("arch", ["fixed", "note"])
+def test_head_of_features_is_the_whole_network(tiny, arch):
+    x = prepare_images(tiny[0][:40], torch.device("cpu"))
+    model = make_model(arch, seed=1)
+    f = features(model, x, batch_size=16)
+    assert f.shape == (40, 64, 12, 12) and not f.requires_grad and f.is_contiguous()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the note's Dropout2d on (N, 128)
+        model.eval()
+        assert torch.allclose(head(model, f), model(x), atol=1e-6)
+        model.train()  # same dropout draws from the same seed
+        torch.manual_seed(5)
+        a = head(model, f)
+        torch.manual_seed(5)
+        b = model(x)
+    assert torch.allclose(a, b, atol=1e-6)
+    with pytest.raises(ValueError, match=r"expected \(N, 1, 28, 28\)"):
+        features(model, x[:, :, :20])

@@ -136,5 +136,7 @@ def test_tidy_outputs_merges_chunks_and_strips_machine_paths():
     assert tidy[0].text == "a\nb\n"
     assert tidy[2].text == "companion/x.py:1: /tmp/ipykernel_0/1.py\n"
     assert tidy[3].traceback == ["File companion/shapes.py:5"]
-    bar = notebooks.tidy_outputs([new_output("stream", name="stderr", text="  0%|  | 0/9\r 50%|# | 4/9\r100%|##| 9/9\n")])
+    bar = notebooks.tidy_outputs(
+        [new_output("stream", name="stderr", text="  0%|  | 0/9\r 50%|# | 4/9\r100%|##| 9/9\n")]
+    )
     assert bar[0].text == "100%|##| 9/9\n"

@@ -66,7 +66,9 @@ def test_notebook_hygiene():
                 assert "nbval-skip:" in cell.source, f"{path.name}: cell {i} is skipped without a reason"
             for out in cell.outputs:
                 if out.output_type == "stream" and out.name == "stderr":
-                    assert "Warning" not in out.text or "dropout" in path.name, f"{path.name}: cell {i} stores a warning"
+                    assert "Warning" not in out.text or "dropout" in path.name, (
+                        f"{path.name}: cell {i} stores a warning"
+                    )
         assert any("import companion" in c.source or "from companion" in c.source for c in code), path.name
         assert "execution" not in json.dumps([c.metadata for c in nb.cells]), f"{path.name}: timing metadata"
 
@@ -80,7 +82,9 @@ def test_import_companion_is_light():
     )
     best = None
     for _ in range(2):
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split(maxsplit=1)
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout.split(maxsplit=1)
         best = float(out[0]) if best is None else min(best, float(out[0]))
         assert out[1].strip() == "[]", f"import companion pulls in {out[1]}"
     assert best < 0.3, f"import companion took {best:.3f} s after torch"

@@ -45,7 +45,9 @@ def test_conv2d_rejects_bad_input():
 
 
 @settings(max_examples=40, deadline=None)
-@given(size=st.integers(2, 11), k=st.integers(1, 3), s=st.one_of(st.none(), st.integers(1, 3)), seed=st.integers(0, 999))
+@given(
+    size=st.integers(2, 11), k=st.integers(1, 3), s=st.one_of(st.none(), st.integers(1, 3)), seed=st.integers(0, 999)
+)
 def test_pooling_equals_torch(size, k, s, seed):
     if k > size:
         return

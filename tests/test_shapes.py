@@ -121,7 +121,7 @@ def test_trace_shapes_of_the_note_model():
 
 def test_trace_removes_hooks_even_when_forward_fails():
     model = DigitRecognizer()
-    with pytest.raises(RuntimeError):
+    with pytest.raises(ValueError):
         trace_shapes(model, torch.zeros(1, 1, 32, 32))
     assert all(not m._forward_hooks for m in model.modules())
     trace_shapes(model, torch.zeros(1, 1, 28, 28))
@@ -144,3 +144,32 @@ def test_receptive_field():
         receptive_field([(0, 1)])
     with pytest.raises(ValueError, match="pair"):
         receptive_field([3])
+
+
+@settings(max_examples=60, deadline=None)
+@given(size=st.integers(1, 40), out=st.integers(1, 40))
+def test_adaptive_windows_are_torchs(size, out):
+    from companion.shapes import adaptive_windows
+
+    x = torch.arange(float(size)).view(1, 1, size)
+    wins = adaptive_windows(size, out)
+    assert len(wins) == out and all(0 <= a < b <= size for a, b in wins)
+    by_hand = torch.tensor([x[0, 0, a:b].max().item() for a, b in wins])
+    assert torch.equal(by_hand, torch.nn.functional.adaptive_max_pool1d(x, out)[0, 0])
+
+
+def test_trace_measures_in_eval_mode_and_restores_the_mode():
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.Dropout(0.5)).train()
+    before = model[1].running_mean.clone()
+    trace_shapes(model, torch.randn(4, 1, 8, 8))
+    assert model.training and torch.equal(model[1].running_mean, before)
+    model.eval()
+    trace_shapes(model, torch.randn(4, 1, 8, 8))
+    assert not model.training
+
+
+@pytest.mark.parametrize("x", [torch.zeros(1, 1, 32, 32), torch.zeros(1, 3, 28, 28), torch.zeros(28, 28),
+                               torch.zeros(1, 1, 28, 28, dtype=torch.uint8)])
+def test_trace_names_the_input_the_network_needs(x):
+    with pytest.raises(ValueError, match=r"cannot run on x of shape .*\(N, 1, 28, 28\)"):
+        trace_shapes(DigitRecognizer(), x)

@@ -13,7 +13,7 @@ def test_stub_source_keeps_the_checker_call():
     stub = student.stub_source(src)
     assert 'companion.check("03.params_rgb", answer)' in stub and "answer = None" in stub
     assert "32 * 3" not in stub
-    with pytest.raises(ValueError, match="companion.check"):
+    with pytest.raises(ValueError, match="companion.verify"):
         student.stub_source("answer = 3")
 
 
@@ -46,7 +46,8 @@ def test_student_copies(tmp_path):
 def test_student_notebooks_execute_and_report_unanswered(tmp_path):
     student.student(tmp_path)
     os.environ.setdefault("COURSE_DEVICE", "cpu")
-    nb = notebooks.execute(tmp_path / "02_super.ipynb")  # a short lesson; the others differ from it only in the same way
+    # a short lesson; the others differ from it only in the same way
+    nb = notebooks.execute(tmp_path / "02_super.ipynb")
     stubs = [c for c in nb.cells if "exercise-stub" in c.metadata.get("tags", [])]
     assert stubs
     for cell in stubs:

@@ -21,7 +21,9 @@ def test_there_are_cpu_and_cuda_workflows():
 def test_workflow_matches_the_schema(path):
     exe = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent)) or shutil.which("check-jsonschema")
     assert exe, "check-jsonschema is part of the dev extra"
-    proc = subprocess.run([exe, "--builtin-schema", "vendor.github-workflows", str(path)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [exe, "--builtin-schema", "vendor.github-workflows", str(path)], capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -29,7 +31,9 @@ def test_invalid_workflow_is_rejected(tmp_path):
     bad = tmp_path / "bad.yml"
     bad.write_text("name: x\non: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    stepz: []\n")
     exe = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent)) or shutil.which("check-jsonschema")
-    proc = subprocess.run([exe, "--builtin-schema", "vendor.github-workflows", str(bad)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [exe, "--builtin-schema", "vendor.github-workflows", str(bad)], capture_output=True, text=True
+    )
     assert proc.returncode != 0
 
 
@@ -39,7 +43,8 @@ def test_cpu_matrix_and_commands():
     assert set(job["strategy"]["matrix"]["os"]) == {"ubuntu-latest", "macos-latest", "windows-latest"}
     assert set(job["strategy"]["matrix"]["python"]) == {"3.11", "3.13"}
     runs = " ".join(s.get("run", "") for s in job["steps"])
-    assert "make test" in runs and "python tools/tasks.py test" in runs
+    for command in ("test", "test-portable", "lint"):
+        assert f"make {command} " in runs and f"python tools/tasks.py {command}\n" in runs, command
 
 
 def test_cuda_job_is_manual_or_labelled_and_runs_test_cuda():
@@ -49,6 +54,13 @@ def test_cuda_job_is_manual_or_labelled_and_runs_test_cuda():
     job = cuda["jobs"]["cuda"]
     assert "self-hosted" in job["runs-on"] and "gpu" in job["runs-on"]
     assert any("make test-cuda" in s.get("run", "") for s in job["steps"])
+
+
+def test_ci_entry_point_runs_the_tests_the_portability_check_and_the_linters():
+    lines = [
+        ln.strip() for ln in (ROOT / ".ci" / "run").read_text().splitlines() if ln.strip() and not ln.startswith("#")
+    ]
+    assert lines[-3:] == ["make test", "make test-portable", "make lint"]
 
 
 def test_pre_commit_hooks_use_the_venv_tools():

@@ -13,10 +13,11 @@ STUB_NOTE = "# 参考答案不在学生版中：把 None 换成你的答案，�
 
 
 def stub_source(source: str) -> str:
-    """The exercise stub for a solution cell: the checker call stays, the answer is None."""
-    keys = re.findall(r"companion\.check\(\s*([\"'][^\"']+[\"'])", source)
+    """The exercise stub for a solution cell (which calls ``companion.verify(KEY, answer)``):
+    the learner's ``companion.check(KEY, answer)`` with the answer None."""
+    keys = re.findall(r"companion\.(?:verify|check)\(\s*([\"'][^\"']+[\"'])", source)
     if not keys:
-        raise ValueError("a cell tagged 'solution' must call companion.check(KEY, answer)")
+        raise ValueError("a cell tagged 'solution' must call companion.verify(KEY, answer)")
     lines = [STUB_NOTE]
     for key in keys:
         lines += ["answer = None", f"companion.check({key}, answer)"]
@@ -31,7 +32,9 @@ def student_notebook(nb):
             cell.source = stub_source(cell.source)
             cell.outputs = []
             cell.execution_count = None
-            cell.metadata["tags"] = [t for t in cell.metadata["tags"] if t not in ("solution", CHECK_TAG)] + ["exercise-stub"]
+            cell.metadata["tags"] = [
+                t for t in cell.metadata["tags"] if t not in ("solution", CHECK_TAG)
+            ] + ["exercise-stub"]
             cell.metadata.pop("jupyter", None)
     return nb
 

@@ -6,6 +6,7 @@ anything is installed. The Makefile calls these; paths come from this file's loc
     python tools/tasks.py test [ARGS]         unit tests + strict nbval of every notebook on CPU
     python tools/tasks.py test-portable       the strict notebook check again, on torch's scalar
                                               kernels and one thread (outputs must not depend on them)
+    python tools/tasks.py lint                ruff on the code, nbQA-ruff on the notebooks
     python tools/tasks.py test-cuda           the notebooks on a GPU (COURSE_DEVICE=cuda, nbval-lax)
     python tools/tasks.py refresh [NB..]      re-execute notebooks whole, record their provenance
     python tools/tasks.py normalise NB..      normalise metadata only (pre-commit hook)
@@ -123,12 +124,22 @@ def test_portable(extra: list[str]) -> int:
     return subprocess.call(cmd, cwd=ROOT, env=env)
 
 
+def lint() -> int:
+    """ruff on everything (line length and rules in pyproject.toml), then nbQA-ruff on the lessons."""
+    ruff = [sys.executable, "-m", "ruff", "check", "."]
+    nbqa = [sys.executable, "-m", "nbqa", "ruff", "notebooks"]
+    return subprocess.call(ruff, cwd=ROOT) or subprocess.call(nbqa, cwd=ROOT)
+
+
 def test_cuda(extra: list[str]) -> int:
     from tools.notebooks import kernel_env
 
     probe = "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"
     if subprocess.call([sys.executable, "-c", probe]) != 0:
-        print("test-cuda: no CUDA device is available to torch on this machine; run `make test` for the CPU check.", file=sys.stderr)
+        print(
+            "test-cuda: no CUDA device is available to torch on this machine; run `make test` for the CPU check.",
+            file=sys.stderr,
+        )
         return 2
     cmd = [sys.executable, "-m", "pytest", "--nbval-lax", "-p", "no:cacheprovider", "notebooks", *extra]
     return subprocess.call(cmd, cwd=ROOT, env=kernel_env("cuda"))
@@ -163,7 +174,8 @@ def update_lesson(name: str) -> int:
 
     kept = workspace.update(name)
     print(f"update-lesson: fresh copy in {workspace.WORKSPACE}/; "
-          + (f"yours is kept as {kept.relative_to(ROOT).as_posix()}" if workspace.OLD in kept.parts else "there was none before"))
+          + (f"yours is kept as {kept.relative_to(ROOT).as_posix()}" if workspace.OLD in kept.parts
+             else "there was none before"))
     return 0
 
 
@@ -177,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     p_venv.add_argument("--python", help="interpreter that creates the venv (default: this one)")
     sub.add_parser("test", help="unit tests and strict nbval of every notebook on CPU")
     sub.add_parser("test-portable", help="strict nbval of the notebooks on torch's scalar kernels, one thread")
+    sub.add_parser("lint", help="ruff on the code, nbQA-ruff on the notebooks")
     sub.add_parser("test-cuda", help="the notebooks on a CUDA GPU, comparing device-independent cells")
     p_refresh = sub.add_parser("refresh", help="re-execute notebooks whole, store their outputs and provenance")
     p_refresh.add_argument("notebooks", nargs="*", help="notebook files (default: all lessons)")
@@ -200,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     handlers = {
         "test": lambda: test(extra),
         "test-portable": lambda: test_portable(extra),
+        "lint": lint,
         "test-cuda": lambda: test_cuda(extra),
         "refresh": lambda: notebooks.refresh(notebooks.notebook_paths(args.notebooks)),
         "normalise": lambda: notebooks.normalise_files(notebooks.notebook_paths(args.notebooks)),

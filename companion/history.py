@@ -1,0 +1,43 @@
+"""What happened while training: one entry per evaluation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+__all__ = ["History"]
+
+
+@dataclass
+class History:
+    """What happened during ``fit``, one entry per evaluation.
+
+    ``epoch`` may be fractional when evaluating several times per epoch; ``seconds`` is the
+    training time so far, evaluation excluded; ``train_loss`` is the mean training loss (with
+    the recipe's label smoothing) over the steps since the previous evaluation; ``test_loss``
+    is the plain NLL; ``lr`` is the learning rate of the last step.
+    """
+
+    epoch: list[float] = field(default_factory=list)
+    step: list[int] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    test_loss: list[float] = field(default_factory=list)
+    test_acc: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, list]:
+        return {f.name: list(getattr(self, f.name)) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> History:
+        """Rebuild from ``as_dict``'s form; a missing entry is an empty list."""
+        if not isinstance(d, dict):
+            raise ValueError(f"history of type {type(d).__name__}: expected a dict of lists")
+        return cls(**{f.name: list(d.get(f.name, [])) for f in fields(cls)})
+
+    def time_to(self, accuracy: float) -> float | None:
+        """Training seconds until the test accuracy first reached ``accuracy`` (None: never)."""
+        return next((s for s, a in zip(self.seconds, self.test_acc) if a >= accuracy), None)
+
+    def __len__(self) -> int:
+        return len(self.epoch)

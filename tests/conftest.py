@@ -1,0 +1,54 @@
+"""Fixtures shared by the unit tests: real sample digits, and MNIST folders made from them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from companion import load_sample, mnist
+
+
+@pytest.fixture(scope="session")
+def tiny():
+    """160 real test digits of the sample: 96 to train on, 64 to test on."""
+    x, y = load_sample("test")
+    return x[:96], y[:96], x[96:160], y[96:160]
+
+
+def write_fake_mnist(folder: Path, n_train: int = 12, n_test: int = 5, gz: bool = True, seed: int = 0) -> dict:
+    """Write four small IDX files of random pixels into ``folder``; return the arrays."""
+    rng = np.random.default_rng(seed)
+    arrays = {
+        "train_images": rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
+        "train_labels": rng.integers(0, 10, n_train, dtype=np.uint8),
+        "test_images": rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
+        "test_labels": rng.integers(0, 10, n_test, dtype=np.uint8),
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    for key, name in mnist.FILES.items():
+        mnist.write_idx(folder / (name + (".gz" if gz else "")), arrays[key])
+    return arrays
+
+
+@pytest.fixture
+def tiny_mnist(tmp_path):
+    """A folder with four small IDX files made of real sample digits: 64 to train on, 32 to test on."""
+    x, y = load_sample("test")
+    pixels = (x[:, 0] * 255).round().to(torch.uint8).numpy()
+    labels = y.numpy().astype(np.uint8)
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    for key, name in mnist.FILES.items():
+        part = slice(0, 64) if key.startswith("train") else slice(64, 96)
+        arr = pixels[part] if key.endswith("images") else labels[part]
+        mnist.write_idx(folder / f"{name}.gz", arr)
+    return folder
+
+
+@pytest.fixture
+def fake_mnist():
+    """``write_fake_mnist`` as a fixture: ``fake_mnist(folder, n_train=…, n_test=…, gz=…)``."""
+    return write_fake_mnist
