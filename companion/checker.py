@@ -60,6 +60,14 @@ def evaluate(key: str, answer: Any) -> tuple[str, str]:
     if answer is None or answer is ...:
         return UNANSWERED, f"[{key}] 尚未作答：把 None 换成你的答案，再运行本单元。"
     expected = ex.expected()
+    if ex.kind == "judge":  # many right forms: a function decides
+        try:
+            right = bool(expected(answer))
+        except (TypeError, ValueError, RuntimeError) as exc:  # an answer of the wrong form
+            return WRONG, f"[{key}] 答案的形式不对（{exc}）。提示：{ex.hint(answer, None)}"
+        if right:
+            return CORRECT, f"[{key}] 正确！"
+        return WRONG, f"[{key}] 还不对。提示：{ex.hint(answer, None)}"
     answer = _plain(answer)
     wrong_type = None
     if ex.kind == "float":

@@ -15,15 +15,17 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .model import DigitRecognizer, conv_maps
+from .model import DigitRecognizer
 from .params import count_params
 from .shapes import conv_output_size, trace_shapes
 
 HOLDS = "holds"
 CONDITION = "holds with a condition"
 FAILS = "does not hold"
-VERDICTS = (HOLDS, CONDITION, FAILS)
-VERDICT_ZH = {HOLDS: "成立", CONDITION: "有条件成立", FAILS: "不成立"}
+CONVENTION = "convention"  # a habit or a recommendation, not a fact a measurement can settle
+UNTESTED = "not measured"  # a fact the course could measure but does not (the evidence says why)
+VERDICTS = (HOLDS, CONDITION, FAILS, CONVENTION, UNTESTED)
+VERDICT_ZH = {HOLDS: "成立", CONDITION: "有条件成立", FAILS: "不成立", CONVENTION: "惯例", UNTESTED: "未检验"}
 
 
 @dataclass(frozen=True)
@@ -92,9 +94,9 @@ def auto_params() -> Verdict:
     n_plain = len(list(Plain().parameters()))
     ok = len(names) == 8 and n_plain == 0
     return Verdict(
-        CONDITION if ok else FAILS,
-        f"属性赋值登记了 {len(names)} 个参数张量（共 {count_params(model):,} 个参数）；"
-        f"放进普通 Python 列表的层登记了 {n_plain} 个——只有属性（或 nn.ModuleList）才算",
+        HOLDS if ok else FAILS,
+        f"属性赋值登记了 {len(names)} 个参数张量（共 {count_params(model):,} 个参数）。"
+        f"注意：放进普通 Python 列表的层登记了 {n_plain} 个——要用属性或 nn.ModuleList",
     )
 
 
@@ -136,8 +138,8 @@ def state_dict_roundtrip() -> Verdict:
     x = torch.randn(2, 1, 28, 28, generator=torch.Generator().manual_seed(1))
     same = torch.equal(_quiet(model, x), _quiet(other, x))
     return Verdict(
-        CONDITION if same else FAILS,
-        f"保存 → 以 weights_only=True 加载，输出完全相同：{same}；笔记里不带参数的 torch.load(path) "
+        HOLDS if same else FAILS,
+        f"保存 → 以 weights_only=True 加载，输出完全相同：{same}。注意：笔记里不带参数的 torch.load(path) "
         "之所以安全，只因为当前 torch 默认 weights_only=True——不要反序列化来历不明的文件",
     )
 
@@ -262,40 +264,8 @@ def pool_defaults() -> Verdict:
     )
 
 
-def pool_robustness() -> Verdict:
-    from .sample import load_sample
-
-    try:
-        x, _ = load_sample("test")
-    except FileNotFoundError:
-        x = torch.rand(64, 1, 28, 28, generator=torch.Generator().manual_seed(0))
-    x = x[:64]
-    model = _model()
-
-    def feats(img: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        with torch.no_grad():
-            h = conv_maps(model, img)
-        return h.flatten(1), F.max_pool2d(h, 2).flatten(1)
-
-    def change(a: torch.Tensor, b: torch.Tensor) -> float:
-        return ((a - b).norm(dim=1) / a.norm(dim=1)).mean().item()
-
-    base_u, base_p = feats(x)
-    shifted = torch.roll(x, shifts=1, dims=3)
-    u1, p1 = feats(shifted)
-    shift_u, shift_p = change(base_u, u1), change(base_p, p1)
-    verdict = CONDITION if shift_p < shift_u else FAILS
-    return Verdict(verdict, f"64 张真实数字平移 1 像素：conv2 特征的相对 L2 变化不池化为 {shift_u:.2f}，"
-                            f"2×2 最大池化后为 {shift_p:.2f}——变小了，但远非不变")
 
 
-def pool_fewer_params() -> Verdict:
-    with_pool = 64 * 12 * 12 * 128 + 128
-    without = 64 * 24 * 24 * 128 + 128
-    pool_params = count_params(nn.MaxPool2d(2))
-    verdict = CONDITION if pool_params == 0 and with_pool == count_params(_model().fc1) else FAILS
-    return Verdict(verdict, f"池化本身 {pool_params} 个参数，却让 fc1 从 {without:,} 降到 {with_pool:,}——"
-                            "参数少了，但这不等于防止过拟合")
 
 
 # ── Dropout ─────────────────────────────────────────────────────────────────────
@@ -323,15 +293,6 @@ def dropout_eval_identity() -> Verdict:
     return Verdict(HOLDS if same else FAILS, f"eval() 模式下 Dropout2d 原样返回输入：{same}")
 
 
-def dropout_placement() -> Verdict:
-    torch.manual_seed(0)
-    x = torch.randn(4, 8, 6, 6)
-    keep = (torch.rand(4, 8, 1, 1) > 0.25).float() / 0.75
-    before_relu = F.relu(x * keep)
-    after_relu = F.relu(x) * keep
-    same = torch.allclose(before_relu, after_relu)
-    return Verdict(CONDITION, "模型把 dropout1 放在 ReLU 和池化之后，而不是激活之前；"
-                              f"对通道 dropout 而言与 ReLU 的先后无关（结果完全相同：{same}）")
 
 
 def dropout2_flattened() -> Verdict:
@@ -347,14 +308,6 @@ def dropout2_flattened() -> Verdict:
                    f"（有的行只被部分置零：{elementwise}）；它实际等于 nn.Dropout(0.5)，见 DigitRecognizerFixed")
 
 
-def channelwise_faster() -> Verdict:
-    shape = (64, 64, 12, 12)
-    draws_2d, draws_1d = shape[0] * shape[1], shape[0] * shape[1] * shape[2] * shape[3]
-    return Verdict(
-        CONDITION,
-        f"对 {_shape(shape)} 的张量，通道 dropout 抽 {draws_2d:,} 个随机数，元素 dropout 抽 "
-        f"{draws_1d:,} 个（多 {draws_1d // draws_2d} 倍）；墙钟时间是否更快取决于机器（第 06 课实测）",
-    )
 
 
 # ── fully connected ─────────────────────────────────────────────────────────────

@@ -1,8 +1,11 @@
 """The claims ledger: every factual statement of the source note, checked live.
 
 Each :class:`Claim` holds the note's section, a short Chinese paraphrase, the lesson that
-treats it in depth, and a check (in ``companion.claim_checks``) that measures it against real
-torch and returns a :class:`Verdict` with its evidence.
+treats it in depth, and a check that measures it against real torch and returns a
+:class:`Verdict` with its evidence: ``companion.claim_checks`` for the facts one forward pass or
+one formula settles, ``companion.claim_measurements`` for those that need an experiment (the
+training claims are judged by lesson 10's controlled runs). A claim the note only implies
+(through its code, not its words) is marked ``implied``.
 """
 
 from __future__ import annotations
@@ -11,10 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import claim_checks as m
-from .claim_checks import CONDITION, FAILS, HOLDS, VERDICT_ZH, VERDICTS, Verdict
+from . import claim_measurements as e
+from .claim_checks import CONDITION, CONVENTION, FAILS, HOLDS, UNTESTED, VERDICT_ZH, VERDICTS, Verdict
 
-__all__ = ["HOLDS", "CONDITION", "FAILS", "VERDICTS", "VERDICT_ZH", "Verdict", "Claim", "CLAIMS", "run_all",
-           "format_ledger"]
+__all__ = ["HOLDS", "CONDITION", "FAILS", "CONVENTION", "UNTESTED", "VERDICTS", "VERDICT_ZH", "Verdict", "Claim",
+           "CLAIMS", "run_all", "format_ledger"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,7 @@ class Claim:
     claim: str
     lesson: str
     check: Callable[[], Verdict]
+    implied: bool = False  # the note's code implies it; its words do not say it
 
 
 CLAIMS: list[Claim] = [
@@ -50,20 +55,24 @@ CLAIMS: list[Claim] = [
     Claim("pool.halves", "最大池化", "2×2 池化把 24×24 减半为 12×12", "05_pooling", m.pool_halves),
     Claim("pool.example", "最大池化", "4×4 的 1…16 池化后得 [[6, 8], [14, 16]]", "05_pooling", m.pool_example),
     Claim("pool.defaults", "最大池化", "max_pool2d(x, 2) 隐含 stride=2、padding=0", "05_pooling", m.pool_defaults),
-    Claim("pool.robust", "最大池化", "对平移、旋转、缩放等轻微形变保持鲁棒", "05_pooling", m.pool_robustness),
-    Claim("pool.overfitting", "最大池化", "减少参数量、防止过拟合", "05_pooling", m.pool_fewer_params),
+    Claim("pool.compute", "最大池化", "减小特征图尺寸，降低计算复杂度", "10_trained", e.pool_compute),
+    Claim("pool.robust", "最大池化", "对平移、旋转、缩放等轻微形变保持鲁棒", "05_pooling", e.pool_robustness),
+    Claim("pool.overfitting", "最大池化", "减少参数量、防止过拟合", "10_trained", e.pool_overfitting),
     Claim("dropout.channels", "Dropout正则化", "Dropout2d 以概率 p 把整个通道置零", "06_dropout", m.dropout2d_channels),
     Claim("dropout.scale", "Dropout正则化", "保留的通道放大 1/(1−p)，期望不变", "06_dropout", m.dropout2d_scale),
     Claim("dropout.eval", "Dropout正则化", "只在训练时丢弃", "06_dropout", m.dropout_eval_identity),
-    Claim("dropout.placement", "Dropout正则化", "通常放在卷积层后、激活函数前", "06_dropout", m.dropout_placement),
+    Claim("dropout.overfitting", "Dropout正则化", "dropout 防止过拟合", "10_trained", e.dropout_overfitting),
+    Claim("dropout.placement", "Dropout正则化", "通常放在卷积层后、激活函数前", "06_dropout", e.dropout_placement),
     Claim("dropout.second", "Dropout正则化", "dropout2 同样按通道丢弃（全连接层前）", "06_dropout",
-          m.dropout2_flattened),
-    Claim("dropout.faster", "Dropout正则化", "通道级操作比元素级操作更快", "06_dropout", m.channelwise_faster),
+          m.dropout2_flattened, implied=True),
+    Claim("dropout.faster", "Dropout正则化", "通道级操作比元素级操作更快", "06_dropout", e.channelwise_faster),
     Claim("fc.input", "全连接层", "fc1 的输入 9216 = 64×12×12", "07_linear", m.fc1_input),
     Claim("fc.params", "全连接层", "fc1 权重 (128, 9216)，共 1,179,776 个参数", "07_linear", m.fc1_params),
     Claim("fc.formula", "全连接层", "全连接层计算 output = input·Wᵀ + b", "07_linear", m.linear_formula),
     Claim("fc.1280", "全连接层", "分类层参数量从 1280 变为 92160", "07_linear", m.classifier_1280),
     Claim("fc.share", "全连接层", "fc1 的参数占了模型的绝大部分", "07_linear", m.fc1_dominates),
+    Claim("fc.narrow", "全连接层", "fc1 输出少（如 128）降低过拟合风险，过少则限制表达能力", "10_trained", e.fc_width),
+    Claim("fc.wide", "全连接层", "fc1 输出多（如 512）能提升表达能力", "10_trained", e.fc_wide),
     Claim("act.relu", "激活与输出", "ReLU 引入非线性", "08_activation", m.relu_nonlinear),
     Claim("act.log_probs", "激活与输出", "log_softmax 输出对数概率", "08_activation", m.log_probs_output),
     Claim("act.nll", "激活与输出", "log_softmax 与 NLLLoss 配合使用", "08_activation", m.log_softmax_nll),
@@ -76,10 +85,12 @@ def run_all() -> list[tuple[Claim, Verdict]]:
 
 
 def format_ledger(results: list[tuple[Claim, Verdict]], links: bool = True) -> str:
-    """A Markdown table: verdict, section, claim, evidence, lesson (linked)."""
+    """A Markdown table: verdict, section, claim (marked when only the code implies it),
+    evidence, lesson (linked)."""
     rows = ["| # | 结论 | 章节 | 笔记的说法 | 证据（本次运行实测） | 详见 |", "|---|---|---|---|---|---|"]
     for i, (c, v) in enumerate(results, 1):
         lesson = f"[{c.lesson}]({c.lesson}.ipynb)" if links else c.lesson
         evidence = v.evidence.replace("|", "\\|")
-        rows.append(f"| {i} | {VERDICT_ZH[v.verdict]} | {c.section} | {c.claim} | {evidence} | {lesson} |")
+        claim = f"{c.claim}（笔记的代码隐含，文字未说）" if c.implied else c.claim
+        rows.append(f"| {i} | {VERDICT_ZH[v.verdict]} | {c.section} | {claim} | {evidence} | {lesson} |")
     return "\n".join(rows)

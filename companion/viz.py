@@ -170,15 +170,16 @@ def show_pooling(x: torch.Tensor, kernel_size: int = 2, title: str | None = None
     return fig
 
 
-def show_channel_mask(keep: torch.Tensor, title: str | None = None):
-    """Draw a (samples, channels) keep-mask of channel dropout: dark = dropped."""
+def show_channel_mask(keep: torch.Tensor, title: str | None = None, columns: str = "通道"):
+    """Draw a (samples, columns) keep-mask of dropout: dark = dropped. ``columns`` names what
+    the columns are (channels for ``Dropout2d`` on feature maps, elements on a flat tensor)."""
     m = torch.as_tensor(keep).detach().cpu()
     if m.dim() != 2:
         raise ValueError(f"keep has shape {tuple(m.shape)}; expected (N, C)")
     fig, ax = plt.subplots(figsize=(min(0.3 * m.shape[1] + 1.2, 12), min(0.3 * m.shape[0] + 0.8, 8)))
     ax.imshow(m.float().numpy(), cmap="gray", vmin=0, vmax=1)
-    ax.set_xlabel("channel")
-    ax.set_ylabel("sample")
+    ax.set_xlabel(columns)
+    ax.set_ylabel("样本")
     if title:
         ax.set_title(title, fontsize=10)
     fig.tight_layout()

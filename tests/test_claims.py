@@ -8,19 +8,20 @@ from companion import claims
 
 ROOT = Path(__file__).resolve().parents[1]
 
-H, C, F = claims.HOLDS, claims.CONDITION, claims.FAILS
+H, C, F, V, U = claims.HOLDS, claims.CONDITION, claims.FAILS, claims.CONVENTION, claims.UNTESTED
 EXPECTED = {
     "model.input_28": H, "model.ten_outputs": H,
-    "module.auto_params": C, "module.nesting": H, "module.to_device": H, "module.state_dict": C,
+    "module.auto_params": H, "module.nesting": H, "module.to_device": H, "module.state_dict": H,
     "module.autograd": H, "module.hooks": H,
     "super.spellings": H,
     "conv1.shape": H, "conv1.formula": C, "conv1.same_padding": C, "conv1.stride_one": H,
     "conv1.small_kernel": H, "conv1.params": H,
     "conv2.shape": H, "conv2.46": F,
-    "pool.halves": H, "pool.example": H, "pool.defaults": H, "pool.robust": C, "pool.overfitting": C,
-    "dropout.channels": H, "dropout.scale": H, "dropout.eval": H, "dropout.placement": C,
-    "dropout.second": F, "dropout.faster": C,
-    "fc.input": H, "fc.params": H, "fc.formula": H, "fc.1280": C, "fc.share": H,
+    "pool.halves": H, "pool.example": H, "pool.defaults": H, "pool.compute": H, "pool.robust": C,
+    "pool.overfitting": H,
+    "dropout.channels": H, "dropout.scale": H, "dropout.eval": H, "dropout.overfitting": H, "dropout.placement": V,
+    "dropout.second": F, "dropout.faster": H,
+    "fc.input": H, "fc.params": H, "fc.formula": H, "fc.1280": C, "fc.share": H, "fc.narrow": H, "fc.wide": U,
     "act.relu": H, "act.log_probs": H, "act.nll": H,
 }
 
@@ -69,3 +70,32 @@ def test_format_ledger_and_verdict_validation(results):
     assert "04_conv2 |" in claims.format_ledger([results["conv2.46"]], links=False)
     with pytest.raises(ValueError, match="verdict='maybe'"):
         claims.Verdict("maybe", "x")
+
+
+def test_the_training_claims_follow_the_controlled_runs(monkeypatch):
+    from companion import claim_measurements, experiments
+
+    real = experiments.controlled_runs()
+    assert claim_measurements.dropout_overfitting().verdict == H
+
+    def dropout_hurts():  # the same runs, but dropout made the train/test gap larger in every seed
+        out = []
+        for r in real:
+            if r.variant == "baseline":
+                r = experiments.Run(**{**r.__dict__, "test_loss": r.train_loss + 10.0})
+            out.append(r)
+        return out
+
+    monkeypatch.setattr(experiments, "controlled_runs", dropout_hurts)
+    verdict = claim_measurements.dropout_overfitting()
+    assert verdict.verdict == F and "0/3" in verdict.evidence
+
+
+def test_implied_claims_are_marked(results):
+    assert [c.key for c in claims.CLAIMS if c.implied] == ["dropout.second"]
+    assert "笔记的代码隐含" in claims.format_ledger([results["dropout.second"]])
+
+
+def test_robustness_claim_uses_lesson_05s_method(results):
+    evidence = results["pool.robust"][1].evidence
+    assert evidence.startswith("200 张数字平移 1 像素") and "平均池化" in evidence

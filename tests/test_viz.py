@@ -51,6 +51,8 @@ def test_pooling_figure_marks_every_winner():
 
 
 def test_channel_mask():
-    assert viz.show_channel_mask(torch.rand(2, 4) > 0.5).axes[0].get_xlabel() == "channel"
+    ax = viz.show_channel_mask(torch.rand(2, 4) > 0.5).axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("通道", "样本")  # the lessons' language
+    assert viz.show_channel_mask(torch.rand(2, 4) > 0.5, columns="元素").axes[0].get_xlabel() == "元素"
     with pytest.raises(ValueError):
         viz.show_channel_mask(torch.zeros(3))
