@@ -91,6 +91,8 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, *, history: Histo
 def _read(path: str | os.PathLike) -> dict:
     """The checked payload of a checkpoint file; any problem is a ``ValueError`` naming the file."""
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder: name the checkpoint file in it")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such checkpoint file")
     try:
@@ -109,7 +111,8 @@ def _read(path: str | os.PathLike) -> dict:
     damaged = "the file is damaged or was not written by save_checkpoint"
     config = payload.get("config")
     if not isinstance(config, dict) or not isinstance(config.get("arch"), str) or config["arch"] not in ARCHS:
-        found = f"arch {config.get('arch')!r}" if isinstance(config, dict) else f"a {type(config).__name__}"
+        found = (f"arch {config.get('arch')!r}" if isinstance(config, dict) else
+                 "none" if config is None else f"a {type(config).__name__}")
         raise ValueError(f"{path}: its config must be a dict naming an architecture in {sorted(ARCHS)}, found "
                          f"{found}; {damaged}")
     state = payload.get("state_dict")

@@ -34,6 +34,8 @@ def _open(path: Path):
     cannot or will not read (not an image, truncated, over its decompression-bomb limit)."""
     from PIL import Image, UnidentifiedImageError
 
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder: name an image file (PNG, JPEG, …)")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such image file")
     try:

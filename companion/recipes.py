@@ -82,8 +82,8 @@ class Recipe:
         head_size = self.batch_size if self.head_batch_size is None else self.head_batch_size
         sizes = {"batch_size": self.batch_size, "head_batch_size": head_size}
         for label, size in sizes.items():
-            if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-                raise ValueError(f"{label}={size!r} must be a positive integer")
+            if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size < 2**31:
+                raise ValueError(f"{label}={size!r} must be a positive integer below 2**31")
         _number("epochs", self.epochs, 0, MAX_EPOCHS, low_open=True)
         _number("head_epochs", self.head_epochs, 0, MAX_EPOCHS)
         for label in ("lr", "head_lr"):  # finite: math.inf would train on nan at once
@@ -97,6 +97,8 @@ class Recipe:
         if rates is not None and (not isinstance(rates, (tuple, list)) or len(rates) != 2
                                   or not all(isinstance(q, (int, float)) and 0 <= q < 1 for q in rates)):
             raise ValueError(f"dropout={self.dropout!r} must be None or two rates (p1, p2), each in [0, 1)")
+        if not isinstance(self.freeze, (tuple, list)):
+            raise ValueError(f"freeze={self.freeze!r} must be a tuple of (layer, fraction) pairs")
         for item in self.freeze:
             if (not isinstance(item, (tuple, list)) or len(item) != 2 or item[0] not in ("conv1", "conv2", "fc1", "fc2")
                     or not isinstance(item[1], (int, float)) or not 0 <= item[1] <= 1):
