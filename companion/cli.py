@@ -228,7 +228,8 @@ def run_predict(args: argparse.Namespace) -> int:
     """``predict``: load a checkpoint, read the image the MNIST way, print the digit."""
     model_path = Path(args.model)
     if model_path.is_dir():
-        raise IsADirectoryError(f"--model {model_path} is a folder: name the model file, e.g. {model_path / 'model.pt'}")
+        raise IsADirectoryError(f"--model {model_path} is a folder: name the model file in it, "
+                                f"e.g. {model_path / 'model.pt'}")
     if not model_path.is_file():
         raise FileNotFoundError(f"{model_path}: no such model file; train one with "
                                 f"`python -m companion train --out {model_path}`")
