@@ -73,8 +73,9 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, *, history: Histo
     _check_shapes(state, arch, type(model).__name__,
                   "save_checkpoint stores the course's networks unchanged; save a modified network's "
                   "state_dict with torch.save")
-    if info is not None and not isinstance(info, dict):
-        raise ValueError(f"info of type {type(info).__name__}: expected a dict")
+    for label, value, kind in (("history", history, History), ("recipe", recipe, Recipe), ("info", info, dict)):
+        if value is not None and not isinstance(value, kind):
+            raise ValueError(f"{label} of type {type(value).__name__}: expected a {kind.__name__} or None")
     payload = {
         "format": CHECKPOINT_FORMAT,
         "version": CHECKPOINT_VERSION,

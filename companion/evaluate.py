@@ -7,7 +7,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .device import autocast
+from .device import autocast, get_device
 from .mnist import normalize
 from .model import check_images
 
@@ -24,10 +24,17 @@ def model_device(model: nn.Module) -> torch.device:
     return first.device
 
 
+def _tensor(y, name: str, classes: int) -> torch.Tensor:
+    try:
+        return torch.as_tensor(y)
+    except (TypeError, ValueError, RuntimeError):
+        raise ValueError(f"{name} of type {type(y).__name__}: expected integer classes 0..{classes - 1}") from None
+
+
 def check_labels(y, n: int | None = None, classes: int = 10, name: str = "labels") -> torch.Tensor:
     """``y`` as a 1-D integer tensor of classes ``0..classes-1`` (``n`` of them when given);
     anything else is a ``ValueError`` naming the rule."""
-    y = torch.as_tensor(y)
+    y = _tensor(y, name, classes)
     if y.dtype.is_floating_point or y.dtype.is_complex or y.dtype == torch.bool:
         raise ValueError(f"{name} of dtype {y.dtype}: expected integer classes (y.long() if they are whole numbers)")
     if y.dim() != 1 or (n is not None and len(y) != n):
@@ -71,7 +78,7 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: 
              device: torch.device | str | None = None, normalized: bool = False) -> tuple[float, float]:
     """Mean NLL loss and accuracy of ``model`` on images ``x`` (in [0, 1] unless
     ``normalized``) and labels ``y``, in eval mode, without gradients. No images: both are nan."""
-    device = model_device(model) if device is None else torch.device(device)
+    device = model_device(model) if device is None else get_device(device)
     y = check_labels(y, len(x) if isinstance(x, torch.Tensor) else None)
     batch_size = batch_size or eval_batch(device)
     if not normalized:
@@ -95,7 +102,7 @@ def confusion_matrix(y_true: torch.Tensor, y_pred: torch.Tensor, classes: int = 
     integer classes in ``0..classes-1`` of the same length."""
     if isinstance(classes, bool) or not isinstance(classes, int) or classes < 1:
         raise ValueError(f"classes={classes!r} must be a positive integer")
-    y_true, y_pred = torch.as_tensor(y_true), torch.as_tensor(y_pred)
+    y_true, y_pred = _tensor(y_true, "y_true", classes), _tensor(y_pred, "y_pred", classes)
     if y_true.shape != y_pred.shape or y_true.dim() != 1:
         raise ValueError(f"y_true {tuple(y_true.shape)} and y_pred {tuple(y_pred.shape)} must be equal-length 1-D")
     y_true = check_labels(y_true, classes=classes, name="y_true").cpu().long()

@@ -303,7 +303,9 @@ def load_digits(data: str | os.PathLike = "auto", *, timeout: float = 60.0, verb
     Missing files and failed downloads make ``'auto'`` fall back; files that exist but are
     corrupt always raise ``ValueError`` naming the file.
     """
-    if isinstance(data, os.PathLike) or (isinstance(data, str) and data not in SOURCES):
+    if not isinstance(data, (str, os.PathLike)):
+        raise ValueError(f"data={data!r} must be one of {list(SOURCES)} or a folder path")
+    if isinstance(data, os.PathLike) or data not in SOURCES:
         path = Path(data).expanduser()
         if not path.is_dir():
             raise ValueError(f"data={str(data)!r} is neither one of {list(SOURCES)} nor an existing folder")

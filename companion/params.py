@@ -118,8 +118,15 @@ def _share(part: int, total: int) -> str:
     return f"{100 * part / total:.2f}%" if total else "-"
 
 
+def _rows(rows, kind: type, maker: str) -> list:
+    if isinstance(rows, (str, bytes)) or not isinstance(rows, Sequence) or not all(isinstance(r, kind) for r in rows):
+        raise ValueError(f"rows of type {type(rows).__name__}: expected a list of {kind.__name__} from {maker}()")
+    return list(rows)
+
+
 def format_params(rows: Sequence[ParamRow]) -> str:
     """Text table of parameters with each tensor's share of the total and a total line."""
+    rows = _rows(rows, ParamRow, "param_table")
     total = sum(r.count for r in rows)
     body = [[r.name, "×".join(map(str, r.shape)), f"{r.count:,}", _share(r.count, total)] for r in rows]
     body.append(["total", "", f"{total:,}", _share(total, total)])
@@ -128,6 +135,7 @@ def format_params(rows: Sequence[ParamRow]) -> str:
 
 def format_macs(rows: Sequence[MacRow]) -> str:
     """Text table of multiply-adds per layer with shares and a total line."""
+    rows = _rows(rows, MacRow, "macs_table")
     total = sum(r.macs for r in rows)
     body = [[r.name, r.kind, "×".join(map(str, r.output_shape)), f"{r.macs:,}", _share(r.macs, total)] for r in rows]
     body.append(["total", "", "", f"{total:,}", _share(total, total)])

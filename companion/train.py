@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .device import autocast, use_bf16
+from .device import autocast, get_device, use_bf16
 from .evaluate import check_labels, eval_batch, model_device, prepare_images, scores
 from .history import History
 from .model import check_images, features, head
@@ -126,7 +126,7 @@ def fit(
         if len(x_test) == 0:
             raise ValueError("x_test holds no images: pass some, or neither x_test nor y_test")
         y_test = check_labels(y_test, len(x_test), name="y_test")
-    device = model_device(model) if device is None else torch.device(device)
+    device = model_device(model) if device is None else get_device(device)
     channels_last = device.type == "cpu" if channels_last is None else channels_last
     bf16 = use_bf16(device, amp)
     model.to(device)

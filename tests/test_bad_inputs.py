@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from companion import cli, mnist
 from companion.checkpoint import save_checkpoint
-from companion.model import make_model
+from companion.model import build_model, make_model
 
 FAST = ["--limit", "16", "--batch-size", "16", "--epochs", "0.5", "--no-progress", "--device", "cpu"]
 
@@ -387,3 +387,60 @@ def test_destinations_are_checked_without_touching_anything(name, tmp_path):
     finally:
         os.chdir(cwd)
     assert sorted(os.listdir(folder)) == before and (folder / "keep.pt").read_bytes() == b"mine"
+
+
+ODD = [None, True, -1, 2.5, math.nan, math.inf, "abc", "", [1], (1, 2), {}, b"x", torch.zeros(2), np.zeros(2)]
+
+
+def _api_calls():
+    from companion import checkpoint, evaluate, params, predict, recipes, train
+    from companion.history import History
+
+    def fit(**kwargs):
+        args = {"x": torch.rand(4, 1, 28, 28), "y": torch.zeros(4, dtype=torch.long)}
+        args.update({k: v for k, v in kwargs.items() if k in args})
+        rest = {k: v for k, v in kwargs.items() if k not in args}
+        return train.fit(rest.pop("model", make_model()), args["x"], args["y"], progress=False,
+                         **{"epochs": 0.1, **rest})
+
+    return {
+        "fit(x)": lambda v: fit(x=v), "fit(y)": lambda v: fit(y=v), "fit(model)": lambda v: fit(model=v),
+        "fit(epochs)": lambda v: fit(epochs=v), "fit(seed)": lambda v: fit(seed=v),
+        "fit(device)": lambda v: fit(device=v), "fit(evals_per_epoch)": lambda v: fit(evals_per_epoch=v),
+        "fit(recipe)": lambda v: fit(recipe=v),
+        "evaluate(x)": lambda v: evaluate.evaluate(_model(), v, torch.zeros(1, dtype=torch.long)),
+        "evaluate(y)": lambda v: evaluate.evaluate(_model(), torch.zeros(2, 1, 28, 28), v),
+        "predict_labels": lambda v: evaluate.predict_labels(_model(), v),
+        "confusion_matrix": lambda v: evaluate.confusion_matrix(v, v),
+        "prepare_image": lambda v: predict.prepare_image(v),
+        "predict_image(model)": lambda v: predict.predict_image(v, np.eye(30)),
+        "save_checkpoint(model)": lambda v: checkpoint.save_checkpoint("never.pt", v),
+        "save_checkpoint(history)": lambda v: checkpoint.save_checkpoint("never.pt", _model(), history=v),
+        "save_checkpoint(recipe)": lambda v: checkpoint.save_checkpoint("never.pt", _model(), recipe=v),
+        "save_checkpoint(info)": lambda v: checkpoint.save_checkpoint("never.pt", _model(), info=v),
+        "History.from_dict": lambda v: History.from_dict(v),
+        "lr_schedule(epochs)": lambda v: recipes.lr_schedule(recipes.COURSE, 3, epochs=v),
+        "format_params": lambda v: params.format_params(v),
+        "format_macs": lambda v: params.format_macs(v),
+        "macs_table(model)": lambda v: params.macs_table(v, torch.zeros(1, 1, 28, 28)),
+        "build_model": lambda v: build_model(v),
+        "load_digits": lambda v: mnist.load_digits(v, verbose=False),
+        "Digits.limit": lambda v: mnist.Digits(*[torch.zeros(2)] * 4, "sample", "two").limit(v),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_api_calls()))
+def test_api_arguments_are_refused_in_words(name, tmp_path, monkeypatch):
+    """Odd values are a ValueError (or OSError/RuntimeError) that says what is wanted, never a
+    TypeError or AttributeError from deep inside, and no temporary file is left."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(mnist, "_torchvision_download", lambda root: pytest.fail("no download in this test"))
+    call = _api_calls()[name]
+    for value in ODD:
+        try:
+            call(value)
+        except (ValueError, OSError, RuntimeError) as exc:
+            assert str(exc).strip(), (name, value)
+        except Exception as exc:  # noqa: BLE001 - the point of the test
+            pytest.fail(f"{name}({value!r}) raised {type(exc).__name__}: {exc}")
+    assert not list(tmp_path.glob(".*.tmp"))
