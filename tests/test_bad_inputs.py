@@ -122,6 +122,19 @@ def test_a_read_only_file_is_kept_even_with_force(capsys, workdir, monkeypatch):
     assert code == 1 and "read-only" in err
 
 
+def test_a_damaged_sample_cache_is_rebuilt_by_train(capsys, workdir):
+    import hashlib
+
+    from companion import sample
+
+    digest = hashlib.sha256(sample.sample_path().read_bytes()).hexdigest()[:16]
+    cached = workdir / "cache" / f"mnist_5k-{digest}.npz"
+    cached.parent.mkdir()
+    cached.write_bytes(b"")  # what a full disk or a killed copy leaves
+    code, _ = _run(["train", "--data", "sample", *FAST, "--out", "new.pt"], capsys, workdir)
+    assert code == 0 and (workdir / "new.pt").is_file() and cached.stat().st_size > 1_000_000
+
+
 # ── data folders ─────────────────────────────────────────────────────────────
 
 
