@@ -1,8 +1,8 @@
 """companion — the tested helpers of the course "DigitRecognizer, layer by layer".
 
-Importing it imports nothing else: each public name (and each module, ``companion.mnist``)
-is loaded on first use (PEP 562), so that ``python -m companion doctor`` runs where torch is
-missing or broken. Plotting lives in ``companion.viz``.
+Importing it imports neither torch nor numpy: each public name (and each module, such as
+``companion.mnist``) is loaded on first use (PEP 562), so that ``python -m companion doctor``
+runs where torch is missing or broken. Plotting lives in ``companion.viz``.
 """
 
 from __future__ import annotations
