@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["cache_dir"]
+__all__ = ["cache_dir", "MAX_DOWNLOAD_SECONDS"]
+
+#: the longest a download may be given (one day)
+MAX_DOWNLOAD_SECONDS = 86_400.0
 
 
 def cache_dir() -> Path:

@@ -1,11 +1,15 @@
 """Choosing the device (``COURSE_DEVICE``: cpu | cuda | auto, default auto), and the number
-format a device computes in."""
+format a device computes in. torch is imported by the functions, not with the module, so
+that the command line and ``doctor`` can name the choices where torch is missing."""
 
 from __future__ import annotations
 
 import os
+import re
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["get_device", "CHOICES", "DEFAULT", "ENV", "use_bf16", "autocast"]
 
@@ -15,41 +19,56 @@ DEFAULT = "auto"
 ENV = "COURSE_DEVICE"
 
 
-def get_device(name: str | None = None) -> torch.device:
+def get_device(name: str | int | torch.device | None = None) -> torch.device:
     """Return the device named by ``name``, else by ``$COURSE_DEVICE``, else ``DEFAULT`` (auto).
 
-    ``auto`` picks CUDA when it is available, else CPU. ``cuda`` (or ``cuda:N``) on a
-    machine without a usable CUDA device raises ``RuntimeError`` instead of silently
-    running on the CPU.
+    ``name`` is ``'cpu'``, ``'cuda'``, ``'cuda:N'`` or ``'auto'`` (any case), a
+    ``torch.device`` of type cpu or cuda, or an int N meaning ``'cuda:N'`` (torch's own
+    convention). ``auto`` picks CUDA when it is available, else CPU. CUDA on a machine
+    without a usable CUDA device, or a CUDA index beyond the last device, raises
+    ``RuntimeError`` instead of silently running on the CPU; anything else is a ``ValueError``.
     """
+    import torch
+
     source = "argument"
     if name is None:
         name = os.environ.get(ENV, "") or DEFAULT
         source = ENV
-    value = name.strip().lower()
+    if isinstance(name, torch.device):
+        value = str(name)
+    elif isinstance(name, int) and not isinstance(name, bool):
+        if name < 0:
+            raise ValueError(f"{source}={name!r}: a CUDA device index must be >= 0")
+        value = f"cuda:{name}"
+    elif isinstance(name, str):
+        value = name.strip().lower()
+    else:
+        raise ValueError(f"{source}={name!r} of type {type(name).__name__}: use one of {list(CHOICES)}, "
+                         "'cuda:N', a torch.device or a CUDA index")
     if value == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if value == "cpu":
         return torch.device("cpu")
-    if value == "cuda" or value.startswith("cuda:"):
-        if not torch.cuda.is_available():
-            raise RuntimeError(
-                f"{source}={name!r} asks for CUDA, but torch finds no CUDA device here "
-                f"(torch {torch.__version__}); use 'cpu' or 'auto'"
-            )
-        dev = torch.device(value)
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise RuntimeError(
-                f"{source}={name!r}: only {torch.cuda.device_count()} CUDA device(s) exist"
-            )
-        return dev
-    raise ValueError(f"{source}={name!r} is not a device choice; use one of {list(CHOICES)}")
+    match = re.fullmatch(r"cuda(?::(\d{1,6}))?", value)
+    if match is None:
+        raise ValueError(f"{source}={name!r} is not a device choice; use one of {list(CHOICES)} or 'cuda:N'")
+    if not torch.cuda.is_available():
+        raise RuntimeError(
+            f"{source}={name!r} asks for CUDA, but torch finds no CUDA device here "
+            f"(torch {torch.__version__}); use 'cpu' or 'auto'"
+        )
+    dev = torch.device(value)
+    if dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise RuntimeError(f"{source}={name!r}: only {torch.cuda.device_count()} CUDA device(s) exist")
+    return dev
 
 
 def use_bf16(device: torch.device, amp: bool | None = None) -> bool:
     """Whether to compute in bf16 (autocast) on ``device``: ``amp`` if given, else on for CUDA
     GPUs that support bf16. On CPUs without native bf16 (AVX512-BF16/AMX) autocast made a
     training step many times slower, so CPUs default to float32."""
+    import torch
+
     if amp is not None:
         return bool(amp)
     return device.type == "cuda" and torch.cuda.is_bf16_supported()
@@ -57,4 +76,6 @@ def use_bf16(device: torch.device, amp: bool | None = None) -> bool:
 
 def autocast(device: torch.device, enabled: bool):
     """``torch.autocast`` to bf16 on ``device`` (a no-op context when not ``enabled``)."""
+    import torch
+
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)

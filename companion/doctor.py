@@ -1,4 +1,8 @@
-"""``python -m companion doctor``: what this environment has, and what differs from the pins."""
+"""``python -m companion doctor``: what this environment has, and what differs from the pins.
+
+It runs where torch (or any other package) is missing or broken, which is what it is for:
+nothing but the standard library is imported at the top, and each line that needs more says
+what it could not check instead of failing."""
 
 from __future__ import annotations
 
@@ -7,12 +11,16 @@ import os
 import platform
 import socket
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
 
 __all__ = ["pinned_versions", "version_mismatches", "report", "main"]
 
 ROOT = Path(__file__).resolve().parents[1]
+#: seconds the whole network check may take
+NETWORK_TIMEOUT = 2.0
 KEY_PACKAGES = ("torch", "torchvision", "nbval", "jupyterlab", "numpy", "matplotlib", "mlxtend")
 
 
@@ -49,15 +57,45 @@ def version_mismatches(pins: dict[str, str]) -> list[tuple[str, str, str | None]
     return out
 
 
-def _devices() -> list[str]:
-    import torch
+def _problem(exc: BaseException) -> str:
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
+
+def _safely(probe: Callable[[], str]) -> str:
+    """``probe()``, or a line saying why it could not be checked."""
+    try:
+        return probe()
+    except ImportError as exc:
+        return f"not checked: {exc.name or 'a package'} cannot be imported ({_problem(exc)})"
+    except Exception as exc:
+        return f"not checked ({_problem(exc)})"
+
+
+def _package(name: str) -> str:
+    """The installed version of ``name``, and whether it can be imported (for torch and torchvision)."""
+    version = installed(name)
+    if version is None:
+        return "not installed"
+    if name in ("torch", "torchvision"):
+        try:
+            __import__(name)
+        except Exception as exc:  # a broken install: its files are there, its import fails
+            return f"{version}, but it cannot be imported ({_problem(exc)})"
+    return version
+
+
+def _devices() -> str:
+    try:
+        import torch
+    except ImportError:
+        return "unknown: torch cannot be imported (see above)"
     found = ["cpu"]
     if torch.cuda.is_available():
         found += [f"cuda:{i} ({torch.cuda.get_device_name(i)})" for i in range(torch.cuda.device_count())]
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
         found.append("mps")
-    return found
+    return ", ".join(found)
 
 
 def _local_mnist() -> str:
@@ -74,18 +112,37 @@ def _local_mnist() -> str:
     return f"{p}: all four files present"
 
 
-def _network(timeout: float = 2.0) -> str:
+def _connect(host: str) -> None:
+    socket.create_connection((host, 443), timeout=NETWORK_TIMEOUT).close()
+
+
+def _network(timeout: float | None = None) -> str:
+    """Whether the first MNIST mirror answers on port 443, within ``timeout`` seconds for the
+    whole check, name lookup included (it runs in a thread that is not waited for longer)."""
+    timeout = NETWORK_TIMEOUT if timeout is None else timeout
     try:
         from torchvision.datasets import MNIST
 
         host = urlparse(MNIST.mirrors[0]).hostname
-    except Exception as exc:  # torchvision missing or changed
+    except Exception as exc:  # torchvision missing, broken or changed
         return f"unknown ({type(exc).__name__})"
-    try:
-        socket.create_connection((host, 443), timeout=timeout).close()
+    outcome: dict[str, BaseException | None] = {}
+
+    def work() -> None:
+        try:
+            _connect(host)
+            outcome["error"] = None
+        except BaseException as exc:  # reported below, never raised in the thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=work, name="doctor-network", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if "error" not in outcome:
+        return f"unreachable ({host}: no answer within {timeout:g} s) — the embedded sample is used instead"
+    if outcome["error"] is None:
         return f"reachable ({host})"
-    except OSError as exc:
-        return f"unreachable ({host}: {type(exc).__name__}) — the embedded sample is used instead"
+    return f"unreachable ({host}: {type(outcome['error']).__name__}) — the embedded sample is used instead"
 
 
 def _sample() -> str:
@@ -104,14 +161,14 @@ def report(check_network: bool = True) -> tuple[str, int]:
 
     lines = [f"Python      {platform.python_version()} ({sys.executable})", f"platform    {platform.platform()}"]
     for name in ("torch", "torchvision", "nbval", "jupyterlab"):
-        lines.append(f"{name:11s} {installed(name) or 'not installed'}")
-    lines.append(f"devices     {', '.join(_devices())}")
+        lines.append(f"{name:11s} {_safely(lambda name=name: _package(name))}")
+    lines.append(f"devices     {_safely(_devices)}")
     lines.append(f"{ENV}={os.environ.get(ENV) or f'(unset → {DEFAULT})'}")
     lines.append("data sources:")
-    lines.append(f"  sample    {_sample()}")
-    lines.append(f"  mnist     {_local_mnist()}")
+    lines.append(f"  sample    {_safely(_sample)}")
+    lines.append(f"  mnist     {_safely(_local_mnist)}")
     if check_network:
-        lines.append(f"  network   {_network()}")
+        lines.append(f"  network   {_safely(_network)}")
     lines.append(f"cache       {cache_dir()}")
     warnings = 0
     pins = pinned_versions()
@@ -141,7 +198,8 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m companion doctor",
         description="Report versions, devices, data sources and differences from the pinned versions.",
     )
-    parser.add_argument("--no-network", action="store_true", help="skip the 2-second network check")
+    parser.add_argument("--no-network", action="store_true",
+                        help=f"skip the network check (at most {NETWORK_TIMEOUT:g} seconds)")
     args = parser.parse_args(argv)
     text, _ = report(check_network=not args.no_network)
     print(text)

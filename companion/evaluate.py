@@ -7,16 +7,42 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .device import autocast
+from .device import autocast, get_device
 from .mnist import normalize
 from .model import check_images
 
-__all__ = ["prepare_images", "evaluate", "predict_labels", "confusion_matrix", "model_device"]
+__all__ = ["prepare_images", "check_labels", "evaluate", "predict_labels", "confusion_matrix", "model_device"]
 
 
 def model_device(model: nn.Module) -> torch.device:
     """The device of ``model``'s parameters."""
-    return next(model.parameters()).device
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"model of type {type(model).__name__}: expected an nn.Module")
+    first = next(model.parameters(), None)
+    if first is None:
+        raise ValueError(f"{type(model).__name__} has no parameters: expected a network such as build_model()")
+    return first.device
+
+
+def _tensor(y, name: str, classes: int) -> torch.Tensor:
+    try:
+        return torch.as_tensor(y)
+    except (TypeError, ValueError, RuntimeError):
+        raise ValueError(f"{name} of type {type(y).__name__}: expected integer classes 0..{classes - 1}") from None
+
+
+def check_labels(y, n: int | None = None, classes: int = 10, name: str = "labels") -> torch.Tensor:
+    """``y`` as a 1-D integer tensor of classes ``0..classes-1`` (``n`` of them when given);
+    anything else is a ``ValueError`` naming the rule."""
+    y = _tensor(y, name, classes)
+    if y.dtype.is_floating_point or y.dtype.is_complex or y.dtype == torch.bool:
+        raise ValueError(f"{name} of dtype {y.dtype}: expected integer classes (y.long() if they are whole numbers)")
+    if y.dim() != 1 or (n is not None and len(y) != n):
+        want = f"({n},)" if n is not None else "(N,)"
+        raise ValueError(f"{name} of shape {tuple(y.shape)}: expected {want}, one class per image")
+    if len(y) and (int(y.min()) < 0 or int(y.max()) >= classes):
+        raise ValueError(f"{name} from {int(y.min())} to {int(y.max())}: expected classes 0..{classes - 1}")
+    return y
 
 
 def eval_batch(device: torch.device) -> int:
@@ -25,9 +51,10 @@ def eval_batch(device: torch.device) -> int:
 
 
 def prepare_images(x: torch.Tensor, device: torch.device, channels_last: bool = False) -> torch.Tensor:
-    """Images in [0, 1] (N×1×28×28) normalised, on ``device``, in the memory layout asked for."""
+    """Images in [0, 1] (N×1×28×28) normalised, on ``device``, in the memory layout asked for.
+    uint8 images and values outside [0, 1] are refused (see ``companion.mnist.normalize``)."""
     check_images(x, " in [0, 1]")
-    x = normalize(x.float()).to(device)
+    x = normalize(x).to(device, torch.float32)
     return x.contiguous(memory_format=torch.channels_last) if channels_last else x.contiguous()
 
 
@@ -50,8 +77,9 @@ def scores(model: nn.Module, x: torch.Tensor, batch_size: int, bf16: bool = Fals
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: int | None = None,
              device: torch.device | str | None = None, normalized: bool = False) -> tuple[float, float]:
     """Mean NLL loss and accuracy of ``model`` on images ``x`` (in [0, 1] unless
-    ``normalized``) and labels ``y``, in eval mode, without gradients."""
-    device = model_device(model) if device is None else torch.device(device)
+    ``normalized``) and labels ``y``, in eval mode, without gradients. No images: both are nan."""
+    device = model_device(model) if device is None else get_device(device)
+    y = check_labels(y, len(x) if isinstance(x, torch.Tensor) else None)
     batch_size = batch_size or eval_batch(device)
     if not normalized:
         x = prepare_images(x, device)
@@ -70,8 +98,13 @@ def predict_labels(model: nn.Module, x: torch.Tensor, *, batch_size: int | None 
 
 
 def confusion_matrix(y_true: torch.Tensor, y_pred: torch.Tensor, classes: int = 10) -> torch.Tensor:
-    """``m[t, p]`` = how many digits of true class ``t`` were predicted as ``p``."""
-    y_true, y_pred = torch.as_tensor(y_true).cpu().long(), torch.as_tensor(y_pred).cpu().long()
+    """``m[t, p]`` = how many digits of true class ``t`` were predicted as ``p``. Both must be
+    integer classes in ``0..classes-1`` of the same length."""
+    if isinstance(classes, bool) or not isinstance(classes, int) or classes < 1:
+        raise ValueError(f"classes={classes!r} must be a positive integer")
+    y_true, y_pred = _tensor(y_true, "y_true", classes), _tensor(y_pred, "y_pred", classes)
     if y_true.shape != y_pred.shape or y_true.dim() != 1:
         raise ValueError(f"y_true {tuple(y_true.shape)} and y_pred {tuple(y_pred.shape)} must be equal-length 1-D")
+    y_true = check_labels(y_true, classes=classes, name="y_true").cpu().long()
+    y_pred = check_labels(y_pred, classes=classes, name="y_pred").cpu().long()
     return torch.bincount(y_true * classes + y_pred, minlength=classes * classes).reshape(classes, classes)

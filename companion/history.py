@@ -30,9 +30,15 @@ class History:
 
     @classmethod
     def from_dict(cls, d: dict) -> History:
-        """Rebuild from ``as_dict``'s form; a missing entry is an empty list."""
+        """Rebuild from ``as_dict``'s form; a missing entry is an empty list. Anything else than
+        lists of numbers is a ``ValueError`` naming the entry."""
         if not isinstance(d, dict):
             raise ValueError(f"history of type {type(d).__name__}: expected a dict of lists")
+        for name, values in d.items():
+            if not isinstance(values, (list, tuple)) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in values
+            ):
+                raise ValueError(f"history entry {name!r} must be a list of numbers, found {values!r:.60}")
         return cls(**{f.name: list(d.get(f.name, [])) for f in fields(cls)})
 
     def time_to(self, accuracy: float) -> float | None:

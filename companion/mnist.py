@@ -1,4 +1,5 @@
-"""MNIST: its normalisation, its four IDX files read with numpy, and one function that finds digits.
+"""MNIST: its normalisation, its four files (IDX, read by ``companion.idx``), its download, and one
+function that finds digits.
 
 ``load_digits`` gives train and test tensors from, in this order of preference:
 
@@ -7,30 +8,36 @@
 3. the embedded 5,000-digit sample (``companion.load_sample``), which needs no network.
 
 Files that are truncated, corrupt or of the wrong shape raise ``ValueError`` naming the file;
-they are never silently replaced by other data.
+they are never silently replaced by other data. torch is imported only when tensors are made,
+so that ``find_files`` (which ``python -m companion doctor`` uses) works without it.
 """
 
 from __future__ import annotations
 
-import gzip
 import os
+import re
 import shutil
 import threading
 import uuid
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
-from .cache import cache_dir
+from .cache import MAX_DOWNLOAD_SECONDS, cache_dir
+from .files import remove_stale
+from .idx import _read_bytes, read_idx, write_idx  # noqa: F401 - part of this module's interface
 from .sample import load_sample
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = [
     "MNIST_MEAN",
     "MNIST_STD",
     "normalize",
+    "check_pixels",
     "FILES",
     "Digits",
     "read_idx",
@@ -53,11 +60,8 @@ OFFICIAL_COUNTS = {"train": 60_000, "test": 10_000}
 MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
 SOURCES = ("auto", "sample", "mnist")
-
-# IDX type codes (third byte of the magic number) → big-endian numpy dtype
-_IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
-_IDX_CODES = {np.dtype(v).newbyteorder("=").str: k for k, v in _IDX_TYPES.items()}
-_GZIP_MAGIC = b"\x1f\x8b"
+#: the file that marks a folder as a download of the course's: only such a folder is ever replaced
+MARKER = ".digit-course-download"
 
 
 @dataclass
@@ -89,77 +93,33 @@ class Digits:
         )
 
 
+def check_pixels(x) -> None:
+    """Refuse images that are not floats in [0, 1] (a tensor or numpy array): pixels in
+    0..255, uint8 or not, would make every later number wrong without a word."""
+    dtype = getattr(x, "dtype", None)
+    if dtype is None:
+        raise ValueError(f"images of type {type(x).__name__}: expected a tensor (or numpy array) of floats in [0, 1]")
+    is_float = getattr(dtype, "is_floating_point", None)  # torch dtypes have it, numpy's do not
+    if not (is_float if is_float is not None else np.issubdtype(dtype, np.floating)):
+        raise ValueError(f"images of dtype {dtype}: expected floats in [0, 1]; for pixels in 0..255 divide by "
+                         "255 first (x.float() / 255)")
+    if (x.size if isinstance(x, np.ndarray) else x.numel()) == 0:
+        return
+    low, high = float(x.min()), float(x.max())
+    if not 0.0 <= low <= high <= 1.0:
+        raise ValueError(f"images with values from {low:g} to {high:g}: expected [0, 1]; for pixels in 0..255 "
+                         "divide by 255 first (x / 255), and normalise only once")
+
+
 def normalize(x: torch.Tensor) -> torch.Tensor:
-    """Standardise [0, 1] images with MNIST's training mean and std (0.1307, 0.3081)."""
+    """Standardise [0, 1] images with MNIST's training mean and std (0.1307, 0.3081).
+
+    Anything else (uint8, values above 1, NaN) is a ``ValueError`` saying to divide by 255."""
+    check_pixels(x)
     return (x - MNIST_MEAN) / MNIST_STD
 
 
-# ── IDX files ────────────────────────────────────────────────────────────────
-
-
-def _read_bytes(path: Path) -> bytes:
-    raw = path.read_bytes()
-    if raw[:2] != _GZIP_MAGIC:
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except (EOFError, OSError, zlib.error) as exc:  # truncated or damaged gzip stream
-        raise ValueError(f"{path}: the gzip data is truncated or corrupt ({exc})") from None
-
-
-def read_idx(path: str | os.PathLike) -> np.ndarray:
-    """Read one IDX file (raw or gzip-compressed, detected by content) into a numpy array.
-
-    Checks the magic number (two zero bytes, a known type code, 1–4 dimensions) and that
-    the data are exactly as long as the header says. Any problem is a ``ValueError`` that
-    names the file.
-    """
-    path = Path(path)
-    data = _read_bytes(path)
-    if len(data) < 4:
-        raise ValueError(f"{path}: {len(data)} bytes is too short for an IDX header (truncated?)")
-    zero, code, ndim = data[:2], data[2], data[3]
-    if zero != b"\x00\x00" or code not in _IDX_TYPES or not 1 <= ndim <= 4:
-        raise ValueError(
-            f"{path}: not an IDX file (magic number {data[:4].hex()}; expected 0000 then a type "
-            f"code in {[hex(c) for c in _IDX_TYPES]} and 1–4 dimensions)"
-        )
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise ValueError(f"{path}: the header is truncated ({len(data)} of {header} bytes)")
-    dims = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
-    dtype = np.dtype(_IDX_TYPES[code])
-    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
-    found = len(data) - header
-    if found != expected:
-        what = "truncated" if found < expected else "longer than its header says"
-        raise ValueError(f"{path}: file is {what}: header {dims} needs {expected} data bytes, found {found}")
-    array = np.frombuffer(data, dtype=dtype, offset=header).reshape(dims)
-    return array.astype(dtype.newbyteorder("="), copy=False)
-
-
-def write_idx(path: str | os.PathLike, array: np.ndarray) -> Path:
-    """Write ``array`` as an IDX file (gzip-compressed when the name ends in ``.gz``).
-
-    The file appears atomically: written under a temporary name, then renamed.
-    """
-    path = Path(path)
-    array = np.asarray(array)
-    native = array.dtype.newbyteorder("=").str
-    if native not in _IDX_CODES or not 1 <= array.ndim <= 4:
-        raise ValueError(f"array of dtype {array.dtype} and {array.ndim} dims cannot be stored as IDX")
-    code = _IDX_CODES[native]
-    body = bytes([0, 0, code, array.ndim]) + np.asarray(array.shape, dtype=">u4").tobytes()
-    body += np.ascontiguousarray(array, dtype=_IDX_TYPES[code]).tobytes()
-    if path.suffix == ".gz":
-        body = gzip.compress(body, compresslevel=6, mtime=0)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        tmp.write_bytes(body)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+# ── the four files ───────────────────────────────────────────────────────────
 
 
 def find_files(folder: str | os.PathLike) -> dict[str, Path]:
@@ -186,13 +146,19 @@ def find_files(folder: str | os.PathLike) -> dict[str, Path]:
 
 
 def _images(path: Path) -> torch.Tensor:
+    import torch
+
     a = read_idx(path)
     if a.dtype != np.uint8 or a.ndim != 3 or a.shape[1:] != (28, 28):
         raise ValueError(f"{path}: expected uint8 images shaped (N, 28, 28), found {a.dtype} {a.shape}")
+    if len(a) == 0:
+        raise ValueError(f"{path}: holds no images (its header says 0); each split needs at least one digit")
     return torch.from_numpy(a.copy()).unsqueeze(1).float().div_(255.0)
 
 
 def _labels(path: Path, n: int, images: Path) -> torch.Tensor:
+    import torch
+
     a = read_idx(path)
     if a.dtype != np.uint8 or a.ndim != 1:
         raise ValueError(f"{path}: expected uint8 labels shaped (N,), found {a.dtype} {a.shape}")
@@ -225,6 +191,31 @@ def _complete(folder: Path) -> bool:
     return True
 
 
+def _foreign(folder: Path) -> list[str]:
+    """What in ``folder`` a download of the course did not put there."""
+    ours = {MARKER} | {n + ext for n in FILES.values() for ext in ("", ".gz")}
+    return sorted(p.name for p in folder.iterdir() if p.name not in ours)
+
+
+def _refuse_foreign(target: Path) -> None:
+    """Raise unless ``target`` is absent or a download of the course's that holds nothing else."""
+    if not target.exists() and not target.is_symlink():
+        return
+    why = None
+    if not target.is_dir() or target.is_symlink():
+        why = "is not a folder"
+    elif not (target / MARKER).is_file():
+        why = "was not made by a download of the course"
+    elif _foreign(target):
+        why = f"holds files a download did not put there ({', '.join(_foreign(target)[:3])})"
+    if why:
+        raise FileExistsError(
+            f"{target} {why} and lacks some of the four MNIST files, so the download does not touch it: "
+            "move it elsewhere, or set COURSE_CACHE_DIR to another folder (or use --data PATH for a "
+            "folder that holds the four files)"
+        )
+
+
 def _torchvision_download(root: Path) -> None:
     """Fetch the four files with torchvision (its mirrors, MD5 checks) into ``root/MNIST/raw``."""
     from torchvision.datasets import MNIST
@@ -237,16 +228,23 @@ def download(timeout: float = 60.0, folder: str | os.PathLike | None = None) -> 
 
     Returns the folder at once if it already holds the four files. The download goes to a
     fresh temporary folder, every file is parsed and checked, and only then is the folder
-    renamed into place, so a half-written download is never used. Raises ``TimeoutError``
-    after ``timeout`` seconds and ``RuntimeError`` when every mirror fails.
+    renamed into place (with a ``MARKER`` file in it), so a half-written download is never
+    used. A folder that exists without the four files is replaced only if a download of the
+    course made it and it holds nothing else; any other is left untouched and is a
+    ``FileExistsError`` saying what to do. Raises ``TimeoutError`` after ``timeout`` seconds
+    (at most ``MAX_DOWNLOAD_SECONDS``) and ``RuntimeError`` when every mirror fails.
     """
-    if not timeout > 0:
-        raise ValueError(f"timeout={timeout!r} must be a positive number of seconds")
+    limit = MAX_DOWNLOAD_SECONDS
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= limit:
+        raise ValueError(f"timeout={timeout!r} must be a number of seconds above 0 and at most {limit:g}")
     target = Path(folder).expanduser() if folder is not None else cache_dir() / "mnist"
     if _complete(target):
         return target
+    _refuse_foreign(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{target.name}.download-{uuid.uuid4().hex[:8]}"
+    prefix = f".{target.name}.download-"
+    remove_stale(target.parent, re.escape(prefix) + r"(?P<pid>[1-9][0-9]{0,9})-[0-9a-f]{8}")  # of killed runs
+    tmp = target.parent / f"{prefix}{os.getpid()}-{uuid.uuid4().hex[:8]}"
     outcome: dict[str, BaseException] = {}
 
     def work() -> None:
@@ -268,8 +266,10 @@ def download(timeout: float = 60.0, folder: str | os.PathLike | None = None) -> 
             raise RuntimeError(f"the MNIST download failed ({summary})") from exc
         raw = tmp / "MNIST" / "raw"
         load_folder(raw)  # parse and check everything before it becomes visible
+        (raw / MARKER).write_text("made by companion.mnist.download; replaced only by another download\n")
         if target.exists():
-            shutil.rmtree(target)  # an incomplete folder left by hand; complete ones returned above
+            _refuse_foreign(target)  # checked again: something may have appeared meanwhile
+            shutil.rmtree(target)  # an incomplete download of the course's, holding nothing else
         os.rename(raw, target)
     except OSError:
         if not _complete(target):  # another process may have renamed its copy first
@@ -303,7 +303,9 @@ def load_digits(data: str | os.PathLike = "auto", *, timeout: float = 60.0, verb
     Missing files and failed downloads make ``'auto'`` fall back; files that exist but are
     corrupt always raise ``ValueError`` naming the file.
     """
-    if isinstance(data, os.PathLike) or (isinstance(data, str) and data not in SOURCES):
+    if not isinstance(data, (str, os.PathLike)):
+        raise ValueError(f"data={data!r} must be one of {list(SOURCES)} or a folder path")
+    if isinstance(data, os.PathLike) or data not in SOURCES:
         path = Path(data).expanduser()
         if not path.is_dir():
             raise ValueError(f"data={str(data)!r} is neither one of {list(SOURCES)} nor an existing folder")

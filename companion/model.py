@@ -55,13 +55,17 @@ ARCHS: dict[str, type[DigitRecognizer]] = {"note": DigitRecognizer, "fixed": Dig
 
 def build_model(arch: str = "fixed") -> DigitRecognizer:
     """Return a fresh model: ``'note'`` (as written) or ``'fixed'`` (dropout corrected)."""
-    if arch not in ARCHS:
+    if not isinstance(arch, str) or arch not in ARCHS:
         raise ValueError(f"arch={arch!r} is not known; use one of {sorted(ARCHS)}")
     return ARCHS[arch]()
 
 
 def make_model(arch: str = "fixed", seed: int = 0) -> DigitRecognizer:
     """``build_model(arch)`` with its weights drawn after ``torch.manual_seed(seed)``."""
+    from .recipes import MAX_SEED
+
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"seed={seed!r} must be an integer in 0..{MAX_SEED}")
     torch.manual_seed(seed)
     return build_model(arch)
 

@@ -73,7 +73,21 @@ def macs_table(model: nn.Module, x: torch.Tensor) -> list[MacRow]:
     linear output element ``in_features``. Bias additions, activations and pooling are
     not counted (they are comparisons or single adds, far fewer). The counts are for the
     whole batch in ``x``; pass one image to get per-image numbers.
+
+    A layer with parameters of another kind (Conv1d, BatchNorm2d, LSTM, …) is not counted
+    here, and a total without it would be wrong: such models are a ``ValueError`` naming
+    those layers.
     """
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"model={type(model).__name__} must be an nn.Module")
+    counted = (nn.Conv2d, nn.Linear)
+    unknown = [
+        f"{name} ({type(m).__name__})" for name, m in model.named_modules()
+        if not isinstance(m, counted) and any(True for _ in m.parameters(recurse=False))
+    ]
+    if unknown:
+        raise ValueError(f"macs_table counts Conv2d and Linear layers only; {type(model).__name__} also has "
+                         f"{', '.join(unknown)}, whose multiply-adds it cannot count")
     rows: list[MacRow] = []
 
     def make_hook(name: str):
@@ -84,8 +98,7 @@ def macs_table(model: nn.Module, x: torch.Tensor) -> list[MacRow]:
 
         return hook
 
-    layers = [(n, m) for n, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))] \
-        if isinstance(model, nn.Module) else []
+    layers = [(n, m) for n, m in model.named_modules() if isinstance(m, counted)]
     run_with_hooks(model, x, layers, make_hook)
     return rows
 
@@ -100,23 +113,30 @@ def _table(head: Sequence[str], body: Sequence[Sequence[str]], right: set[int]) 
     return "\n".join([fmt(head), "  ".join("-" * w for w in widths), *map(fmt, body)])
 
 
+def _share(part: int, total: int) -> str:
+    """``part`` as a percentage of ``total``; ``-`` when the total is zero (no share to give)."""
+    return f"{100 * part / total:.2f}%" if total else "-"
+
+
+def _rows(rows, kind: type, maker: str) -> list:
+    if isinstance(rows, (str, bytes)) or not isinstance(rows, Sequence) or not all(isinstance(r, kind) for r in rows):
+        raise ValueError(f"rows of type {type(rows).__name__}: expected a list of {kind.__name__} from {maker}()")
+    return list(rows)
+
+
 def format_params(rows: Sequence[ParamRow]) -> str:
     """Text table of parameters with each tensor's share of the total and a total line."""
+    rows = _rows(rows, ParamRow, "param_table")
     total = sum(r.count for r in rows)
-    body = [
-        [r.name, "×".join(map(str, r.shape)), f"{r.count:,}", f"{100 * r.count / total:.2f}%"]
-        for r in rows
-    ]
-    body.append(["total", "", f"{total:,}", "100.00%"])
+    body = [[r.name, "×".join(map(str, r.shape)), f"{r.count:,}", _share(r.count, total)] for r in rows]
+    body.append(["total", "", f"{total:,}", _share(total, total)])
     return _table(["parameter", "shape", "count", "share"], body, {2, 3})
 
 
 def format_macs(rows: Sequence[MacRow]) -> str:
     """Text table of multiply-adds per layer with shares and a total line."""
+    rows = _rows(rows, MacRow, "macs_table")
     total = sum(r.macs for r in rows)
-    body = [
-        [r.name, r.kind, "×".join(map(str, r.output_shape)), f"{r.macs:,}", f"{100 * r.macs / total:.2f}%"]
-        for r in rows
-    ]
-    body.append(["total", "", "", f"{total:,}", "100.00%"])
+    body = [[r.name, r.kind, "×".join(map(str, r.output_shape)), f"{r.macs:,}", _share(r.macs, total)] for r in rows]
+    body.append(["total", "", "", f"{total:,}", _share(total, total)])
     return _table(["layer", "type", "output", "multiply-adds", "share"], body, {3, 4})

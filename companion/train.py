@@ -17,12 +17,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .device import autocast, use_bf16
-from .evaluate import eval_batch, model_device, prepare_images, scores
+from .device import autocast, get_device, use_bf16
+from .evaluate import check_labels, eval_batch, model_device, prepare_images, scores
 from .history import History
-from .model import features, head
+from .model import check_images, features, head
 from .progress import progress_bar
-from .recipes import COURSE, Recipe, head_optimizer, make_optimizer, make_scheduler
+from .recipes import COURSE, MAX_SEED, Recipe, head_optimizer, make_optimizer, make_scheduler
 
 __all__ = ["fit"]
 
@@ -101,15 +101,32 @@ def fit(
     - ``channels_last``: default on for CPU (faster oneDNN convolutions), off on CUDA;
     - ``callback(history)`` runs after each evaluation; returning True stops training.
 
+    Images must be floats in [0, 1] (uint8 or 0..255 values are refused: divide by 255) and
+    labels integer digits 0..9; a ``ValueError`` names anything else before training starts.
+
     Returns the ``History``. The model comes back in eval mode with every parameter
     trainable and its own dropout rates.
     """
+    if not isinstance(recipe, Recipe):
+        raise ValueError(f"recipe of type {type(recipe).__name__}: expected a Recipe (e.g. companion.recipes.COURSE)")
     r = recipe if epochs is None else recipe.with_(epochs=epochs)
     if isinstance(evals_per_epoch, bool) or not isinstance(evals_per_epoch, int) or evals_per_epoch < 1:
         raise ValueError(f"evals_per_epoch={evals_per_epoch!r} must be a positive integer")
-    if len(x_train) != len(y_train) or len(x_train) == 0:
-        raise ValueError(f"{len(x_train)} training images for {len(y_train)} labels: need the same, non-zero count")
-    device = model_device(model) if device is None else torch.device(device)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"seed={seed!r} must be an integer in 0..{MAX_SEED}")
+    check_images(x_train, " in [0, 1]")
+    if not isinstance(y_train, torch.Tensor) or len(x_train) != len(y_train) or len(x_train) == 0:
+        n_labels = len(y_train) if isinstance(y_train, torch.Tensor) else type(y_train).__name__
+        raise ValueError(f"{len(x_train)} training images for {n_labels} labels: need a tensor of as many labels, "
+                         "and at least one image")
+    y_train = check_labels(y_train, len(x_train), name="y_train")
+    if (x_test is None) != (y_test is None):
+        raise ValueError("x_test and y_test go together: pass both, or neither to train without testing")
+    if x_test is not None:
+        if len(x_test) == 0:
+            raise ValueError("x_test holds no images: pass some, or neither x_test nor y_test")
+        y_test = check_labels(y_test, len(x_test), name="y_test")
+    device = model_device(model) if device is None else get_device(device)
     channels_last = device.type == "cpu" if channels_last is None else channels_last
     bf16 = use_bf16(device, amp)
     model.to(device)

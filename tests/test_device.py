@@ -30,3 +30,23 @@ def test_unknown_choice(monkeypatch):
     monkeypatch.setenv("COURSE_DEVICE", "tpu")
     with pytest.raises(ValueError, match="COURSE_DEVICE='tpu' is not a device choice"):
         get_device()
+
+
+def test_a_torch_device_and_a_cuda_index(monkeypatch):
+    assert get_device(torch.device("cpu")) == torch.device("cpu")
+    assert get_device(" CPU ") == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    for name in (0, torch.device("cuda"), torch.device("cuda:1"), "cuda:3"):
+        with pytest.raises(RuntimeError, match="asks for CUDA"):
+            get_device(name)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert get_device(0) == get_device(torch.device("cuda:0")) == torch.device("cuda:0")
+    with pytest.raises(RuntimeError, match="only 1 CUDA device"):
+        get_device(1)
+
+
+@pytest.mark.parametrize("name", [-1, True, 1.5, [0], "", "cuda:", "cuda:x", "cuda:-1", "mps", torch.device("meta")])
+def test_what_is_not_a_device_is_refused(name):
+    with pytest.raises(ValueError, match="argument="):
+        get_device(name)

@@ -50,3 +50,95 @@ def test_local_mnist_status(tmp_path, monkeypatch):
 def test_main_prints(capsys):
     assert doctor.main(["--no-network"]) == 0
     assert "devices" in capsys.readouterr().out
+
+
+def test_the_network_check_is_bounded_as_a_whole(monkeypatch):
+    import threading
+    import time
+
+    import torchvision.datasets  # noqa: F401 - imported before the clock starts
+
+    release = threading.Event()
+    monkeypatch.setattr(doctor, "_connect", lambda host: release.wait(10))  # a name lookup that hangs
+    try:
+        started = time.perf_counter()
+        line = doctor._network(timeout=0.2)
+        assert time.perf_counter() - started < 2 and "no answer within 0.2 s" in line
+    finally:
+        release.set()
+
+    def refused(host):
+        raise ConnectionRefusedError
+
+    monkeypatch.setattr(doctor, "_connect", refused)
+    assert "unreachable" in doctor._network() and "ConnectionRefusedError" in doctor._network()
+    monkeypatch.setattr(doctor, "_connect", lambda host: None)
+    assert doctor._network().startswith("reachable")
+
+
+def test_a_failing_probe_is_one_line_not_a_crash(monkeypatch):
+    def broken():
+        raise OSError("disk on fire\nsecond line")
+
+    monkeypatch.setattr(doctor, "_sample", broken)
+    text, _ = doctor.report(check_network=False)
+    assert "  sample    not checked (OSError: disk on fire)" in text.splitlines()
+
+
+# ── where torch cannot be imported, the most common broken install ──────────────────
+
+NO_TORCH = """
+import importlib.abc, importlib.metadata as md, sys
+
+class NoTorch(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in ("torch", "torchvision"):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+sys.meta_path.insert(0, NoTorch())
+if HIDE_DIST:  # not installed at all, rather than installed and broken
+    real = md.version
+    def version(name):
+        if name in ("torch", "torchvision"):
+            raise md.PackageNotFoundError(name)
+        return real(name)
+    md.version = version
+sys.argv = ["companion", *ARGS]
+import runpy
+runpy.run_module("companion", run_name="__main__")
+"""
+
+
+def _without_torch(args, hide_dist, cwd):
+    import os
+    import subprocess
+    import sys
+
+    from companion.doctor import ROOT
+
+    code = NO_TORCH.replace("HIDE_DIST", str(hide_dist)).replace("ARGS", repr(args))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
+
+
+@pytest.mark.parametrize("hide_dist", [True, False])
+def test_doctor_works_without_torch(tmp_path, hide_dist):
+    proc = _without_torch(["doctor", "--no-network"], hide_dist, tmp_path)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    lines = proc.stdout.splitlines()
+    if hide_dist:
+        assert "torch       not installed" in lines and "torchvision not installed" in lines
+        assert any(line.startswith("WARNING     torch missing ≠ pinned") for line in lines)
+    else:
+        assert any(line.startswith("torch ") and "but it cannot be imported (ModuleNotFoundError" in line
+                   for line in lines), proc.stdout
+    assert "devices     unknown: torch cannot be imported (see above)" in lines
+    for word in ("Python", "nbval", "  sample    available", "  mnist ", "cache "):
+        assert any(word in line for line in lines), word
+
+
+def test_train_without_torch_is_one_line_pointing_to_doctor(tmp_path):
+    proc = _without_torch(["train", "--data", "sample"], True, tmp_path)
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.startswith("error: torch cannot be imported") and "companion doctor" in proc.stderr
+    assert len(proc.stderr.splitlines()) == 1 and not list(tmp_path.iterdir())

@@ -20,3 +20,51 @@ def test_evaluate_predict_and_confusion(tiny):
     assert cm.sum() == len(yt) and cm.trace() == (pred == yt).sum()
     with pytest.raises(ValueError, match="equal-length"):
         confusion_matrix(yt, pred[:-1])
+
+
+@pytest.mark.parametrize("y_true, y_pred, words", [
+    ([0.0, 1.0], [0, 1], "y_true of dtype torch.float32"),
+    ([0, 1], [0.5, 1.0], "y_pred of dtype torch.float32"),
+    ([0, 10], [0, 1], "y_true from 0 to 10: expected classes 0..9"),
+    ([-1, 1], [0, 1], "y_true from -1 to 1"),
+    ([True, False], [0, 1], "dtype torch.bool"),
+    ([[0, 1]], [[0, 1]], "equal-length 1-D"),
+])
+def test_confusion_matrix_refuses_what_are_not_classes(y_true, y_pred, words):
+    with pytest.raises(ValueError, match=words):
+        confusion_matrix(torch.tensor(y_true), torch.tensor(y_pred))
+
+
+def test_confusion_matrix_classes_and_numpy_labels():
+    import numpy as np
+
+    assert confusion_matrix(np.array([0, 2]), np.array([0, 2]), classes=3).trace() == 2
+    with pytest.raises(ValueError, match="classes=0"):
+        confusion_matrix([0], [0], classes=0)
+    with pytest.raises(ValueError, match="expected classes 0..2"):
+        confusion_matrix([0, 3], [0, 1], classes=3)
+
+
+def test_images_in_0_255_are_refused_with_what_to_do(tiny):
+    _, _, xt, yt = tiny
+    model = make_model()
+    pixels = (xt * 255).round()
+    for x in (pixels, pixels.to(torch.uint8)):
+        for run in (lambda x: evaluate(model, x, yt), lambda x: predict_labels(model, x)):
+            with pytest.raises(ValueError, match="divide by 255"):
+                run(x)
+    with pytest.raises(ValueError, match="labels from 0 to 10"):
+        evaluate(model, xt[:2], torch.tensor([0, 10]))
+    with pytest.raises(ValueError, match=r"labels of shape \(3,\): expected \(2,\)"):
+        evaluate(model, xt[:2], torch.tensor([0, 1, 2]))
+    loss, acc = evaluate(model, xt[:0], yt[:0])
+    assert loss != loss and acc != acc  # nan: no images, no score
+
+
+def test_a_model_without_parameters_is_named():
+    from companion.evaluate import model_device
+
+    with pytest.raises(ValueError, match="ReLU has no parameters"):
+        model_device(torch.nn.ReLU())
+    with pytest.raises(ValueError, match="expected an nn.Module"):
+        model_device("model")

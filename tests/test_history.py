@@ -11,3 +11,13 @@ def test_history_time_to_and_dict_round_trip():
 
 
 # ── checkpoints ──────────────────────────────────────────────────────────────
+
+
+def test_from_dict_refuses_what_is_not_a_list_of_numbers():
+    import pytest
+
+    for bad in ({"epoch": 3}, {"step": "12"}, {"lr": [0.1, "x"]}, {"seconds": [True]}, {"test_acc": None}):
+        with pytest.raises(ValueError, match="must be a list of numbers"):
+            History.from_dict(bad)
+    with pytest.raises(ValueError, match="expected a dict"):
+        History.from_dict([1, 2])

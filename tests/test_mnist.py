@@ -284,3 +284,123 @@ def test_the_real_mnist():
 def test_normalize():
     x = torch.tensor([MNIST_MEAN, MNIST_MEAN + MNIST_STD])
     assert torch.allclose(normalize(x), torch.tensor([0.0, 1.0]))
+
+
+# ── the download never touches what it did not make ─────────────────────────
+
+
+@pytest.fixture
+def downloads(offline, monkeypatch, fake_mnist):
+    """A download that works (fake files) and counts its calls."""
+    calls = []
+
+    def fake(root):
+        calls.append(root)
+        fake_mnist(Path(root) / "MNIST" / "raw", gz=False)
+        fake_mnist(Path(root) / "MNIST" / "raw", gz=True)  # torchvision keeps both
+
+    monkeypatch.setattr(mnist, "_torchvision_download", fake)
+    return calls
+
+
+def test_a_user_folder_where_the_download_would_go_is_left_alone(tmp_path, downloads, capsys):
+    mine = tmp_path / "cache" / "mnist"
+    mine.mkdir(parents=True)
+    (mine / "mnist.csv").write_text("label,pixel0\n")
+    (mine / "train-images-idx3-ubyte.gz").write_bytes(b"my own half download")
+    with pytest.raises(FileExistsError, match="was not made by a download of the course") as err:
+        mnist.download()
+    assert "COURSE_CACHE_DIR" in str(err.value) and downloads == []
+    d = mnist.load_digits("auto")  # auto says why and falls back, without touching the folder
+    assert d.source == "sample" and "does not touch it" in capsys.readouterr().out
+    assert sorted(p.name for p in mine.iterdir()) == ["mnist.csv", "train-images-idx3-ubyte.gz"]
+    assert (mine / "train-images-idx3-ubyte.gz").read_bytes() == b"my own half download"
+    with pytest.raises(FileExistsError, match="does not touch it"):
+        mnist.load_digits("mnist")
+    (tmp_path / "cache" / "afile").write_text("x")
+    with pytest.raises(FileExistsError, match="is not a folder"):
+        mnist.download(folder=tmp_path / "cache" / "afile")
+
+
+def test_an_incomplete_download_of_the_course_is_replaced(tmp_path, downloads):
+    folder = mnist.download()
+    assert (folder / mnist.MARKER).is_file() and len(downloads) == 1
+    (folder / "t10k-labels-idx1-ubyte").unlink()
+    (folder / "t10k-labels-idx1-ubyte.gz").unlink()
+    assert mnist.download() == folder and len(downloads) == 2
+    assert mnist.load_folder(folder).y_test.shape == (5,)
+    (folder / "t10k-labels-idx1-ubyte").unlink()
+    (folder / "t10k-labels-idx1-ubyte.gz").unlink()
+    (folder / "my-notes.txt").write_text("mine")  # something the course did not put there
+    with pytest.raises(FileExistsError, match=r"holds files a download did not put there \(my-notes.txt\)"):
+        mnist.download()
+    assert (folder / "my-notes.txt").read_text() == "mine"
+
+
+def test_temporary_download_folders_of_ended_processes_are_removed(tmp_path, downloads):
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    cache = tmp_path / "cache"
+    stale = cache / f".mnist.download-{proc.pid}-0123abcd"
+    live = cache / f".mnist.download-{os.getppid()}-0123abcd"
+    other = cache / ".mnist.download-notes"
+    for folder in (stale, live, other):
+        (folder / "MNIST").mkdir(parents=True)
+    mnist.download()
+    assert sorted(p.name for p in cache.iterdir()) == sorted(["mnist", live.name, other.name])
+
+
+@pytest.mark.parametrize("timeout", [0, -1, float("inf"), float("nan"), 86_401, True, "60", None])
+def test_download_timeout_is_a_bounded_number(timeout):
+    with pytest.raises(ValueError, match="timeout="):
+        mnist.download(timeout=timeout)
+
+
+# ── data folders ─────────────────────────────────────────────────────────────
+
+
+def test_overflowing_idx_dimensions_name_the_file(tmp_path):
+    bad = tmp_path / "huge-idx3-ubyte"
+    for dims in ((65536,) * 4, (2**32 - 1,) * 3, (0, 2**32 - 1, 2**32 - 1)):
+        bad.write_bytes(bytes([0, 0, 8, len(dims)]) + b"".join(d.to_bytes(4, "big") for d in dims))
+        try:
+            a = mnist.read_idx(bad)
+        except ValueError as exc:
+            assert str(bad) in str(exc)
+        else:
+            assert a.size == 0 and 0 in dims
+
+
+@pytest.mark.parametrize("split", ["train", "t10k"])
+def test_an_empty_split_is_refused_naming_the_file(tmp_path, fake_mnist, split):
+    fake_mnist(tmp_path)
+    images = tmp_path / f"{split}-images-idx3-ubyte.gz"
+    mnist.write_idx(images, np.zeros((0, 28, 28), dtype=np.uint8))
+    mnist.write_idx(tmp_path / f"{split}-labels-idx1-ubyte.gz", np.zeros(0, dtype=np.uint8))
+    with pytest.raises(ValueError, match="holds no images") as err:
+        mnist.load_folder(tmp_path)
+    assert str(images) in str(err.value)
+
+
+@pytest.mark.parametrize("x, words", [
+    (torch.full((2, 1, 28, 28), 255, dtype=torch.uint8), "dtype torch.uint8"),
+    (torch.full((2, 1, 28, 28), 255.0), "values from 255 to 255"),
+    (torch.full((2, 1, 28, 28), -0.1), "values from -0.1"),
+    (torch.tensor([0.5, float("nan")]), "nan"),
+    (np.arange(4, dtype=np.uint8), "dtype uint8"),
+    (np.array([0.0, 2.0]), "values from 0 to 2"),
+    ([0.5], "type list"),
+])
+def test_normalize_refuses_pixels_outside_0_1(x, words):
+    with pytest.raises(ValueError, match=words) as err:
+        normalize(x)
+    assert "255" in str(err.value) or "tensor" in str(err.value)
+
+
+def test_normalize_takes_floats_in_0_1():
+    assert normalize(np.array([MNIST_MEAN])) == pytest.approx([0.0])
+    assert normalize(torch.empty(0, 1, 28, 28)).shape == (0, 1, 28, 28)
+    assert normalize(torch.ones(1, dtype=torch.float64)).dtype == torch.float64

@@ -1,8 +1,11 @@
+import re
+
 import pytest
 import torch
 from torch import nn
 
 from companion import DigitRecognizer, count_params, format_macs, format_params, macs_table, param_table
+from companion.params import ParamRow
 
 
 def test_param_table_of_the_note_model():
@@ -55,3 +58,28 @@ def test_bad_inputs():
         param_table("model")
     with pytest.raises(ValueError):
         macs_table(DigitRecognizer(), None)
+
+
+def test_zero_totals_have_no_share():
+    empty = macs_table(DigitRecognizer(), torch.zeros(0, 1, 28, 28))
+    assert [r.macs for r in empty] == [0, 0, 0, 0]
+    text = format_macs(empty)
+    assert text.splitlines()[-1].split() == ["total", "0", "-"]
+    rows = [ParamRow("weight", (0, 4), 0, True), ParamRow("bias", (0,), 0, True)]
+    assert format_params(rows).splitlines()[-1].split() == ["total", "0", "-"]
+    assert format_params([]).splitlines()[-1].split() == ["total", "0", "-"]
+
+
+@pytest.mark.parametrize("model, x, named", [
+    (nn.Sequential(nn.Conv1d(1, 2, 3), nn.Flatten(), nn.Linear(12, 2)), torch.zeros(1, 1, 8), "0 (Conv1d)"),
+    (nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2)), torch.zeros(2, 1, 5, 5), "1 (BatchNorm2d)"),
+    (nn.Sequential(nn.Embedding(4, 2)), torch.zeros(1, dtype=torch.long), "0 (Embedding)"),
+])
+def test_layers_it_cannot_count_are_named(model, x, named):
+    with pytest.raises(ValueError, match=rf"Conv2d and Linear layers only; Sequential also has {re.escape(named)}"):
+        macs_table(model, x)
+
+
+def test_layers_without_parameters_are_fine():
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2, affine=False), nn.ReLU(), nn.MaxPool2d(3))
+    assert [r.name for r in macs_table(model, torch.zeros(1, 1, 5, 5))] == ["0"]

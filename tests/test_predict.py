@@ -59,3 +59,66 @@ def test_a_real_digit_survives_preparation(tiny):
     assert (again[0, 0] - digit).abs().mean() < 0.1
     label, probs = predict_image(make_model(), (digit * 255).numpy().astype(np.uint8))
     assert 0 <= label <= 9 and probs.shape == (10,) and abs(probs.sum().item() - 1) < 1e-5
+
+
+# ── images as cameras and scanners write them ────────────────────────────────────────
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    from PIL import Image
+
+    upright = (_blob(h=60, w=90, top=10, left=20, bh=30, bw=12) * 255).astype(np.uint8)
+    ref = prepare_image(upright)
+    # a phone stores the sensor's pixels (here turned a quarter) and notes "rotate 90° clockwise to view"
+    stored = Image.fromarray(np.rot90(upright, 1).copy())
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90 CW
+    stored.save(tmp_path / "photo.jpg", exif=exif, quality=100)
+    stored.save(tmp_path / "photo.png", exif=exif)
+    for name in ("photo.jpg", "photo.png"):
+        assert (prepare_image(tmp_path / name) - ref).abs().max() < 0.05, name
+    assert (prepare_image(stored) - ref).abs().max() > 0.3  # the pixels alone are sideways
+
+
+@pytest.mark.parametrize("top", [65535, 4095, 1023])
+def test_16_bit_and_12_bit_grayscale_is_read_in_full(tmp_path, top):
+    from PIL import Image
+
+    ref = prepare_image(_blob(ink=0.25))
+    deep = (_blob(ink=0.25) * top).astype(np.uint16)  # grey ink on paper at the scanner's full brightness
+    Image.fromarray(deep).save(tmp_path / "scan.png")
+    with Image.open(tmp_path / "scan.png") as im:
+        assert im.mode.startswith("I")  # stored with more than 8 bits
+    assert torch.allclose(prepare_image(tmp_path / "scan.png"), ref, atol=0.02)
+    assert torch.allclose(prepare_image(deep), ref, atol=0.02)  # the same array given directly
+
+
+def test_an_image_over_pillows_limit_is_named(tmp_path, monkeypatch):
+    from PIL import Image
+
+    Image.fromarray((_blob() * 255).astype(np.uint8)).save(tmp_path / "big.png")  # 90×60 = 5,400 pixels
+    for limit in (2000, 4000):  # Pillow's error (over twice the limit), its warning (over the limit)
+        monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", limit)
+        words = f"big.png: the image has more pixels than Pillow opens safely \\({limit:,}"
+        with pytest.raises(ValueError, match=words):
+            prepare_image(tmp_path / "big.png")
+
+
+@pytest.mark.parametrize("image, words", [
+    (np.full((30, 30), np.nan), "not finite"),
+    (np.full((30, 30), -1.0), "negative values"),
+    (np.array([["a"] * 30] * 30), "dtype <U1"),
+])
+def test_arrays_that_are_not_brightness_are_refused(image, words):
+    with pytest.raises(ValueError, match=words):
+        prepare_image(image)
+
+
+def test_paths_and_thresholds(tmp_path):
+    with pytest.raises(IsADirectoryError, match="is a folder"):
+        prepare_image(tmp_path)
+    for bad in (-0.1, 1.0, float("nan"), "0.2", True):
+        with pytest.raises(ValueError, match="ink_threshold="):
+            prepare_image(_blob(), ink_threshold=bad)
+    with pytest.raises(ValueError, match="ReLU has no parameters"):
+        predict_image(torch.nn.ReLU(), _blob())

@@ -7,6 +7,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,3 +89,24 @@ def test_import_companion_is_light():
         best = float(out[0]) if best is None else min(best, float(out[0]))
         assert out[1].strip() == "[]", f"import companion pulls in {out[1]}"
     assert best < 0.3, f"import companion took {best:.3f} s after torch"
+
+
+def test_import_companion_imports_nothing_until_a_name_is_used():
+    code = "import sys, companion; print([m for m in ('torch', 'numpy', 'PIL') if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"  # each name loads its module on first use (tested below)
+
+
+def test_every_public_name_and_module_is_reachable_lazily():
+    import importlib
+
+    import companion
+
+    assert sorted(companion.__all__) == sorted(companion._HOMES)
+    modules = sorted(p.stem for p in (ROOT / "companion").glob("*.py") if not p.stem.startswith("_"))
+    assert sorted(companion._MODULES) == modules
+    for name, home in companion._HOMES.items():
+        assert getattr(companion, name) is getattr(importlib.import_module(f"companion.{home}"), name)
+    assert companion.mnist.FILES and "load_sample" in dir(companion) and "mnist" in dir(companion)
+    with pytest.raises(AttributeError, match="no_such_name"):
+        getattr(companion, "no_such_name")  # noqa: B009 - the name is looked up on purpose

