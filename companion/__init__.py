@@ -8,6 +8,7 @@ runs where torch is missing or broken. Plotting lives in ``companion.viz``.
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -24,11 +25,8 @@ _HOMES = {
     "conv_output_size": "shapes", "format_trace": "shapes", "pool_output_size": "shapes",
     "receptive_field": "shapes", "same_padding": "shapes", "trace_shapes": "shapes",
 }
-_MODULES = (
-    "cache", "checker", "checkpoint", "claim_checks", "claims", "cli", "device", "doctor", "evaluate", "exercises",
-    "files", "history", "hooks", "idx", "mnist", "model", "params", "predict", "progress", "recipes", "reference",
-    "sample", "shapes", "train", "viz",
-)
+#: the submodules, reachable as attributes (``companion.mnist``) and loaded on first use
+_MODULES = frozenset(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
 
 __all__ = [
     "DigitRecognizer",
