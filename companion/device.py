@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["get_device", "CHOICES", "DEFAULT", "ENV", "use_bf16", "autocast"]
+__all__ = ["get_device", "CHOICES", "DEFAULT", "ENV", "cpu_native_bf16", "use_bf16", "autocast"]
 
 CHOICES = ("cpu", "cuda", "auto")
 #: the device when neither an argument nor $COURSE_DEVICE names one: a CUDA GPU if there is one
@@ -63,15 +63,33 @@ def get_device(name: str | int | torch.device | None = None) -> torch.device:
     return dev
 
 
+def cpu_native_bf16() -> bool:
+    """Whether this CPU multiplies bf16 natively (AVX512-BF16 or AMX) and torch's kernels may
+    use it: not when they are held to the scalar ones (``ATEN_CPU_CAPABILITY=default``)."""
+    import torch
+
+    if torch.backends.cpu.get_cpu_capability() == "DEFAULT":
+        return False
+    probes = [getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+    try:
+        native = any(bool(probe()) for probe in probes if probe is not None)
+        onednn = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
+        return native and (bool(onednn()) if onednn is not None else True)
+    except (RuntimeError, AttributeError):  # a torch without these probes: assume no
+        return False
+
+
 def use_bf16(device: torch.device, amp: bool | None = None) -> bool:
-    """Whether to compute in bf16 (autocast) on ``device``: ``amp`` if given, else on for CUDA
-    GPUs that support bf16. On CPUs without native bf16 (AVX512-BF16/AMX) autocast made a
-    training step many times slower, so CPUs default to float32."""
+    """Whether to compute in bf16 (autocast) on ``device``: ``amp`` if given; else on for CUDA
+    GPUs that support bf16 and for CPUs with native bf16 (``cpu_native_bf16``). Elsewhere
+    float32: on a CPU without native bf16 autocast made a training step many times slower."""
     import torch
 
     if amp is not None:
         return bool(amp)
-    return device.type == "cuda" and torch.cuda.is_bf16_supported()
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return device.type == "cpu" and cpu_native_bf16()
 
 
 def autocast(device: torch.device, enabled: bool):

@@ -97,7 +97,8 @@ def fit(
       end, the model is evaluated on ``x_test``/``y_test`` when given; the time spent
       evaluating is not counted;
     - ``device``: default the model's device, where the data are copied once;
-    - ``amp``: bf16 autocast; default on for CUDA GPUs that support bf16, off on CPU;
+    - ``amp``: bf16 autocast; default on for CUDA GPUs that support bf16 and CPUs with native
+      bf16 (AVX512-BF16, AMX), off elsewhere (``companion.device.use_bf16``);
     - ``channels_last``: default on for CPU (faster oneDNN convolutions), off on CUDA;
     - ``callback(history)`` runs after each evaluation; returning True stops training.
 

@@ -50,3 +50,28 @@ def test_a_torch_device_and_a_cuda_index(monkeypatch):
 def test_what_is_not_a_device_is_refused(name):
     with pytest.raises(ValueError, match="argument="):
         get_device(name)
+
+
+def test_bf16_is_chosen_where_the_cpu_has_it(monkeypatch):
+    cpu = torch.device("cpu")
+    assert device.use_bf16(cpu, True) is True and device.use_bf16(cpu, False) is False
+    monkeypatch.setattr(device, "cpu_native_bf16", lambda: True)
+    assert device.use_bf16(cpu) is True
+    monkeypatch.setattr(device, "cpu_native_bf16", lambda: False)
+    assert device.use_bf16(cpu) is False
+
+
+def test_native_bf16_follows_the_cpu_and_the_kernels(monkeypatch):
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX512")
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True, raising=False)
+    assert device.cpu_native_bf16() is True
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False, raising=False)
+    assert device.cpu_native_bf16() is False  # oneDNN cannot use it
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True, raising=False)
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "DEFAULT")
+    assert device.cpu_native_bf16() is False  # the scalar kernels: never
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX2")
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False, raising=False)
+    assert device.cpu_native_bf16() is False
