@@ -148,7 +148,7 @@ def draw_sliding_window(
     lines = [part for line in (reason or note or "").splitlines() for part in textwrap.wrap(line, 95)]
     fig_h = max(height * cell, 1.0) + 1.1 + 0.15 * len(lines)
     fig, axes = plt.subplots(1, len(positions), squeeze=False,
-                             figsize=(max(6.0, len(positions) * width * cell + 0.4), fig_h))
+                             figsize=(round(max(6.0, len(positions) * width * cell + 0.4), 2), round(fig_h, 2)))
     for ax, pos in zip(axes[0], positions):
         _frame(ax, size, kernel_size, stride, padding, dilation, out, pos, dropped)
     op = "max_pool2d" if pool else "conv2d"
@@ -166,7 +166,8 @@ def draw_sliding_window(
     if lines:
         # the CJK font has no ⌊ ⌋: let matplotlib fall back to DejaVu Sans glyph by glyph
         fig.text(0.5, (0.3 + 0.15 * len(lines)) / fig_h, "\n".join(lines), ha="center", va="top", fontsize=7,
-                 color="crimson" if reason else "black", family=[plt.rcParams["font.sans-serif"][0], "DejaVu Sans"])
+                 color="crimson" if reason else "black", family=[plt.rcParams["font.sans-serif"][0], "DejaVu Sans"],
+                 multialignment="left")
     fig.tight_layout(rect=(0, (0.32 + 0.15 * len(lines)) / fig_h, 1, 1 - 0.3 / fig_h))
     return fig
 
