@@ -166,4 +166,4 @@ def test_the_browser_gets_the_font_the_figures_use():
     names = runpy.run_path(str(tasks.LAB_CONFIG), init_globals={"get_config": Config})
     figures = font_manager.findfont(font_manager.FontProperties(family=viz.use_chinese_font()),
                                     fallback_to_default=False)
-    assert Path(figures) == names["mplfonts_dir"]() / "NotoSansCJKsc-Regular.otf"
+    assert Path(figures).samefile(names["mplfonts_dir"]() / "NotoSansCJKsc-Regular.otf")
