@@ -1,5 +1,5 @@
-"""tools/browser.py: the checks of make test-browser, without a browser (the browser run itself is
-`make test-browser`, in .ci/run), and the lab settings it shares with make lab."""
+"""tools/browser_checks.py and tools/browser.py: the checks of make test-browser without a browser (the
+browser run itself is `make test-browser`, in .ci/run), and the lab settings it shares with make lab."""
 
 import json
 import runpy
@@ -9,7 +9,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from tools import browser, tasks
+from tools import browser, browser_checks, tasks
 from tools.notebooks import ROOT, notebook_paths
 
 
@@ -33,7 +33,7 @@ def page(nb):
                       "imageOutputs": images, "imagesShown": images, "inputHidden": "solution" in tags,
                       "inputHiddenBefore": "solution" in tags})
         explorers += [{"moved": True, "slider": "size", "pictureChanged": True, "textChanged": True}
-                      for d in datas if browser.EXPLORER_MIME in d and "image/png" in d]
+                      for d in datas if browser_checks.EXPLORER_MIME in d and "image/png" in d]
     return {"cells": cells, "explorers": explorers, "newsToast": False, "fontLoaded": True}
 
 
@@ -44,12 +44,12 @@ def code(report, n):
 @pytest.mark.parametrize("name", ["00", "03", "05"])
 def test_a_clean_run_of_a_lesson_passes(name):
     nb = lesson(name)
-    assert browser.lesson_problems(page(nb), browser.expected(nb)) == []
+    assert browser_checks.lesson_problems(page(nb), browser_checks.expected(nb)) == []
 
 
 def test_the_explorer_lessons_promise_their_explorers_and_solutions():
     for name in ("03", "05"):
-        want = browser.expected(lesson(name))
+        want = browser_checks.expected(lesson(name))
         assert sum(c["explorers"] for c in want["cells"]) == 1
         assert sum("solution" in c["tags"] for c in want["cells"]) == 4
 
@@ -60,7 +60,7 @@ def test_an_unexpected_error_fails_the_lesson_and_names_the_cell():
     code(report, 5)["errors"] = ["RuntimeError: boom"]
     for later in [c for c in report["cells"] if c["type"] == "code"][6:]:
         later["executionCount"] = None  # the kernel stops after an error
-    problems = browser.lesson_problems(report, browser.expected(nb))
+    problems = browser_checks.lesson_problems(report, browser_checks.expected(nb))
     assert problems[0] == "code cell 6 shows an error: RuntimeError: boom"
     assert "code cell 7 did not run" in problems
 
@@ -68,9 +68,9 @@ def test_an_unexpected_error_fails_the_lesson_and_names_the_cell():
 def test_an_expected_error_that_does_not_come_fails_too():
     nb = lesson("03")
     report = page(nb)
-    n = next(i for i, c in enumerate(browser.expected(nb)["cells"]) if "raises-exception" in c["tags"])
+    n = next(i for i, c in enumerate(browser_checks.expected(nb)["cells"]) if "raises-exception" in c["tags"])
     code(report, n)["errors"] = []
-    assert browser.lesson_problems(report, browser.expected(nb)) == [
+    assert browser_checks.lesson_problems(report, browser_checks.expected(nb)) == [
         f"code cell {n + 1} is tagged raises-exception but shows no error"]
 
 
@@ -86,31 +86,40 @@ def test_explorers_news_and_font_are_checked(change, message):
     nb = lesson("05")
     report = page(nb)
     change(report)
-    problems = browser.lesson_problems(report, browser.expected(nb))
+    problems = browser_checks.lesson_problems(report, browser_checks.expected(nb))
     assert len(problems) == 1 and message in problems[0]
 
 
 def test_a_missing_figure_or_an_open_solution_fails():
     nb = lesson("00")
-    want = browser.expected(nb)
+    want = browser_checks.expected(nb)
     report = page(nb)
     n = next(i for i, c in enumerate(want["cells"]) if c["images"])
     code(report, n)["imagesShown"] = 0
     m = next(i for i, c in enumerate(want["cells"]) if "solution" in c["tags"])
     code(report, m)["inputHidden"] = False
-    assert browser.lesson_problems(report, want) == [
+    assert browser_checks.lesson_problems(report, want) == [
         f"code cell {n + 1} displays 0 of 1 figures, the stored lesson has 1",
         f"code cell {m + 1} is a solution but its source is not collapsed"]
 
 
 def test_expected_counts_pictures_and_explorers():
     cell = new_code_cell("x", metadata={"tags": ["solution"]})
+    widget = {browser_checks.EXPLORER_MIME: {"model_id": "1"}, "image/png": "iVBOR", "text/plain": "report"}
     cell.outputs = [new_output("display_data", data={"image/png": "iVBOR", "text/plain": "<Figure>"}),
-                    new_output("display_data", data={browser.EXPLORER_MIME: {"model_id": "1"}, "image/png": "iVBOR",
-                                                     "text/plain": "report"})]
+                    new_output("display_data", data=widget)]
     nb = new_notebook(cells=[new_markdown_cell("# t"), cell, new_code_cell("")])
-    assert browser.expected(nb) == {"cells": [{"tags": ["solution"], "empty": False, "images": 2, "explorers": 1},
-                                              {"tags": [], "empty": True, "images": 0, "explorers": 0}]}
+    assert browser_checks.expected(nb) == {
+        "cells": [{"tags": ["solution"], "empty": False, "images": 2, "explorers": 1},
+                  {"tags": [], "empty": True, "images": 0, "explorers": 0}],
+        "alone": False}
+    nb.cells.append(new_code_cell("t0 = time.perf_counter()"))
+    assert browser_checks.expected(nb)["alone"]
+
+
+def test_only_the_lessons_that_measure_time_run_alone():
+    alone = [p.stem for p in notebook_paths() if browser_checks.expected(nbformat.read(p, as_version=4))["alone"]]
+    assert alone == ["06_dropout", "09_training"]
 
 
 def test_prepare_works_on_copies_in_a_temporary_folder(tmp_path):
@@ -119,9 +128,10 @@ def test_prepare_works_on_copies_in_a_temporary_folder(tmp_path):
     before = sorted(mine.iterdir()) if mine.exists() else None
     copies = browser.prepare(tmp_path, lessons, inject_into=lessons[0])
     assert [c.parent for c in copies] == [tmp_path / "my-notebooks"] * 3
-    assert copies[0].name == f"selfcheck_{lessons[0].name}" and [c.name for c in copies[1:]] == [p.name for p in lessons]
+    assert copies[0].name == f"selfcheck_{lessons[0].name}"
+    assert [c.name for c in copies[1:]] == [p.name for p in lessons]
     broken = nbformat.read(copies[0], as_version=4)
-    assert browser.INJECTED in [c.source for c in broken.cells]
+    assert browser_checks.INJECTED in [c.source for c in broken.cells]
     assert (sorted(mine.iterdir()) if mine.exists() else None) == before
 
 
@@ -151,7 +161,7 @@ def test_the_lab_config_switches_the_news_off_and_serves_the_figures_font():
     css = (folders[0] / "custom.css").read_text()
     for font in ("NotoSansCJKsc-Regular.otf", "NotoSansMonoCJKsc-Regular.otf"):
         assert f'url("{font}")' in css and (folders[1] / font).is_file()
-    assert browser.CJK_FONT in css
+    assert browser_checks.CJK_FONT in css
 
 
 def test_the_browser_gets_the_font_the_figures_use():

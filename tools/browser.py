@@ -13,8 +13,8 @@ lesson, and the course's Chinese font is loaded. A screenshot of each lesson goe
 
 Before the lessons, a self-check runs a copy of a lesson with an error put into it: the run
 fails unless that error is reported, so a green run means the checks can see a failure.
-The checks themselves (``lesson_problems``) are plain Python over what the page reports, and
-are unit-tested without a browser.
+The checks themselves are plain Python over what the page reports (``tools/browser_checks.py``),
+unit-tested without a browser. Lessons that measure time run while no other lesson runs.
 """
 
 from __future__ import annotations
@@ -35,75 +35,20 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tools.browser_checks import CJK_FONT, INJECTED, INJECTED_MARK, NEWS_TOAST, expected, lesson_problems
 from tools.notebooks import ROOT, notebook_paths
 
 CHROMIUM = Path(os.environ.get("COURSE_CHROMIUM", "/usr/bin/chromium"))
 CHROMEDRIVER = Path(os.environ.get("COURSE_CHROMEDRIVER", "/usr/bin/chromedriver"))
 SCREENSHOTS = ROOT / "build" / "browser"
-INJECTED = 'raise RuntimeError("put here by the self-check of make test-browser")'
-NEWS_TOAST = "official Jupyter news"
-CJK_FONT = "Course Sans CJK"  # the family name tools/lab/custom/custom.css gives the font
-EXPLORER_MIME = "application/vnd.jupyter.widget-view+json"
-
-
-# ── what the stored lesson promises ───────────────────────────────────────────────────
-def expected(nb) -> dict:
-    """What a full run of the stored lesson ``nb`` shows, per code cell (in order): its tags,
-    how many pictures it displays, and how many explorers (widget outputs with a picture)."""
-    cells = []
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        datas = [o.get("data", {}) for o in cell.get("outputs", [])]
-        cells.append({"tags": list(cell.metadata.get("tags", [])), "empty": not cell.source.strip(),
-                      "images": sum("image/png" in d for d in datas),
-                      "explorers": sum(EXPLORER_MIME in d and "image/png" in d for d in datas)})
-    return {"cells": cells}
-
-
-# ── the checks (pure: a report from the page against the stored lesson) ────────────────
-def lesson_problems(report: dict, stored: dict) -> list[str]:
-    """Everything wrong with one lesson's run. ``report`` is what ``REPORT_JS`` and the explorer
-    probe found on the page; ``stored`` is ``expected(nb)`` of the lesson as shipped."""
-    problems = []
-    live = [c for c in report["cells"] if c["type"] == "code"]
-    if len(live) != len(stored["cells"]):
-        return [f"the page shows {len(live)} code cells, the lesson has {len(stored['cells'])}"]
-    for n, (cell, want) in enumerate(zip(live, stored["cells"])):
-        where = f"code cell {n + 1}"
-        raises = "raises-exception" in want["tags"]
-        if cell["errors"] and not raises:
-            problems.append(f"{where} shows an error: {cell['errors'][0]}")
-        if raises and not cell["errors"]:
-            problems.append(f"{where} is tagged raises-exception but shows no error")
-        if not want["empty"] and cell["executionCount"] is None:
-            problems.append(f"{where} did not run")
-        if cell["imageOutputs"] != want["images"] or cell["imagesShown"] != want["images"]:
-            problems.append(f"{where} displays {cell['imagesShown']} of {cell['imageOutputs']} figures, "
-                            f"the stored lesson has {want['images']}")
-        if "solution" in want["tags"] and not (cell["inputHidden"] and cell["inputHiddenBefore"]):
-            problems.append(f"{where} is a solution but its source is not collapsed")
-    for k, ex in enumerate(report.get("explorers", [])):
-        if not ex.get("moved"):
-            problems.append(f"explorer {k + 1}: no slider could be moved ({ex.get('why', 'no slider')})")
-        elif not (ex["pictureChanged"] and ex["textChanged"]):
-            problems.append(f"explorer {k + 1}: after moving '{ex['slider']}' the picture changed: "
-                            f"{ex['pictureChanged']}, the printed size changed: {ex['textChanged']}")
-    want_explorers = sum(c["explorers"] for c in stored["cells"])
-    if len(report.get("explorers", [])) != want_explorers:
-        problems.append(f"the page shows {len(report.get('explorers', []))} explorers, the lesson has {want_explorers}")
-    if report.get("newsToast"):
-        problems.append("the 'official Jupyter news' pop-up is showing")
-    if not report.get("fontLoaded"):
-        problems.append(f"the course's Chinese font ({CJK_FONT}) was not loaded")
-    return problems
 
 
 # ── the page side (JavaScript run in the lesson's page) ───────────────────────────────
 READY_JS = """
 const app = window.jupyterapp; const w = app && app.shell.currentWidget;
 const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
-return !!(w && w.context && w.context.isReady && k && k.status === 'idle' && w.content.widgets.length);
+return !!(w && w.context && w.context.path === arguments[0] && w.context.isReady && k && k.status === 'idle'
+          && w.content.widgets.length);
 """
 # Run All's promise settles early when a raises-exception cell fails (the kernel goes on with
 # the queued cells), so completion is a silent request queued behind all of them: the kernel
@@ -154,7 +99,11 @@ box.scrollIntoView({block: 'center'});
 const img = box.querySelector('img'), text = box.querySelector('.course-explorer-report');
 return {src: img ? img.src : '', text: text ? text.textContent : ''};
 """
-SHUTDOWN_JS = "window.jupyterapp.shell.currentWidget.sessionContext.shutdown();"
+# each lesson ends by stopping its kernel, as closing it would (the page is reloaded for the next)
+SHUTDOWN_JS = """
+const done = arguments[arguments.length - 1], w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+(w && w.sessionContext ? w.sessionContext.shutdown() : Promise.resolve()).then(() => done(true), () => done(false));
+"""
 
 
 @dataclass
@@ -165,6 +114,7 @@ class Result:
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
     summary: str = ""
+    phases: dict[str, float] = field(default_factory=dict)  # seconds spent opening, running, checking
 
 
 # ── the server and the browser ────────────────────────────────────────────────────────
@@ -297,12 +247,14 @@ def run_lesson(driver, base: str, token: str, copy: Path, stored: dict, worker: 
     result, start = Result(copy.stem), time.monotonic()
     try:
         driver.get(f"{base}/lab/workspaces/w{worker}/tree/my-notebooks/{copy.name}?reset&token={token}")
-        _wait(driver, READY_JS, 120, "the lesson did not open with an idle kernel")
+        _wait(driver, READY_JS, 120, "the lesson did not open with an idle kernel", f"my-notebooks/{copy.name}")
+        result.phases["open"] = time.monotonic() - start
         hidden_before = driver.execute_script(HIDDEN_JS)
         driver.execute_script(RUN_JS)
         accept = ".jp-Dialog .jp-Dialog-button.jp-mod-accept"
         WebDriverWait(driver, 30).until(ec.element_to_be_clickable((By.CSS_SELECTOR, accept))).click()
         run = _wait(driver, "return window.__courseRun;", timeout, "the cells did not finish running")
+        result.phases["run"] = time.monotonic() - start - result.phases["open"]
         want = sum(c["explorers"] for c in stored["cells"])
         try:  # widgets render a moment after their cell has run
             _wait(driver, "return document.querySelectorAll('.course-explorer').length >= arguments[0];", 20,
@@ -320,8 +272,10 @@ def run_lesson(driver, base: str, token: str, copy: Path, stored: dict, worker: 
         if run.get("error") and not result.problems:
             result.problems.append(f"Run All failed: {run['error']}")
         cells = [c for c in report["cells"] if c["type"] == "code"]
+        result.phases["check"] = time.monotonic() - start - result.phases["open"] - result.phases["run"]
         result.summary = (f"{len(cells)} code cells, {sum(c['imagesShown'] for c in cells)} figures, "
-                          f"{count} explorers moved, {sum(c['inputHidden'] for c in cells)} collapsed solutions")
+                          f"{count} explorers moved, {sum(c['inputHidden'] for c in cells)} collapsed solutions "
+                          f"(" + ", ".join(f"{k} {v:.0f} s" for k, v in result.phases.items()) + ")")
     except Exception as exc:  # a page that never got there is a problem of the lesson, not a crash
         result.problems.append(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
     finally:
@@ -330,7 +284,7 @@ def run_lesson(driver, base: str, token: str, copy: Path, stored: dict, worker: 
             if not driver.find_elements(By.CSS_SELECTOR, ".course-explorer"):
                 driver.execute_script("const n = document.querySelector('.jp-Notebook'); if (n) n.scrollTop = 0;")
             driver.save_screenshot(str(SCREENSHOTS / f"{copy.stem}.png"))
-            driver.execute_script(SHUTDOWN_JS)
+            driver.execute_async_script(SHUTDOWN_JS)
         except Exception:  # the page may be gone; the problems already say why
             pass
     result.seconds = time.monotonic() - start
@@ -347,11 +301,55 @@ def missing_browser() -> str | None:
     return None
 
 
+def run_all(tmp: Path, copies: list[Path], stored: dict[Path, dict], workers: int, timeout: float,
+            base: str, token: str) -> list[Result]:
+    """Run every copy in ``workers`` browsers side by side; a lesson that measures time runs
+    first, in one browser, while the others wait. Prints a line per lesson as it finishes."""
+    alone = [c for c in copies if stored[c]["alone"]]
+    shared: queue.Queue = queue.Queue()
+    for copy in copies:
+        if copy not in alone:
+            shared.put(copy)
+    alone_done, results = threading.Event(), []
+
+    def run(driver, copy: Path, worker: int) -> None:
+        result = run_lesson(driver, base, token, copy, stored[copy], worker, timeout)
+        results.append(result)
+        ok = not result.problems if copy != copies[0] else any(INJECTED_MARK in p for p in result.problems)
+        print(f"  {'ok  ' if ok else 'FAIL'} {result.name:28s} {result.seconds:6.1f} s  "
+              + (result.summary if not result.problems else "; ".join(result.problems[:3])), flush=True)
+
+    def work(worker: int) -> None:
+        driver = start_browser(tmp / f"chromium-{worker}")
+        try:
+            if worker == 0:
+                for copy in alone:
+                    run(driver, copy, worker)
+                alone_done.set()
+            alone_done.wait()
+            while True:
+                try:
+                    copy = shared.get_nowait()
+                except queue.Empty:
+                    return
+                run(driver, copy, worker)
+        finally:
+            alone_done.set()  # a failing first browser must not leave the others waiting
+            driver.quit()
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(max(1, workers))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python tools/tasks.py test-browser")
     parser.add_argument("lessons", nargs="*", help="lesson numbers or names (default: all)")
     parser.add_argument("--workers", type=int, default=2, help="browsers run side by side (default 2)")
-    parser.add_argument("--timeout", type=float, default=240, help="seconds a lesson's cells may run")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds a lesson's cells may run")
     args = parser.parse_args(argv)
     why = missing_browser()
     if why:
@@ -362,71 +360,37 @@ def main(argv: list[str]) -> int:
     if not lessons:
         print(f"test-browser: no lesson matches {args.lessons}", file=sys.stderr)
         return 2
+    import nbformat
+
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="course-browser-") as name:
         tmp = Path(name)
         probe = min(notebook_paths(), key=lambda p: p.stat().st_size)  # the smallest lesson
-        copies = prepare(tmp, lessons, inject_into=probe)
-        import nbformat
-
-        stored = {c: expected(nbformat.read(c, as_version=4)) for c in copies[1:]}
-        stored[copies[0]] = expected(nbformat.read(probe, as_version=4))
-        stored[copies[0]]["cells"].insert(1, {"tags": [], "empty": False, "images": 0, "explorers": 0})
+        copies = prepare(tmp, sorted(lessons, key=lambda p: -p.stat().st_size), inject_into=probe)  # big first
+        stored = {c: expected(nbformat.read(c, as_version=4)) for c in copies}
+        stored[copies[0]]["alone"] = False
         token, port = secrets.token_hex(16), free_port()
         lab = start_lab(tmp, copies[1], port, token)
         print(f"test-browser: JupyterLab (pid {lab.pid}) on port {port}, {len(lessons)} lessons, "
               f"{args.workers} browsers", flush=True)
-        results: list[Result] = []
-        news = "unknown"
         try:
-            settings = json.load(urllib.request.urlopen(
-                f"http://127.0.0.1:{port}/lab/api/settings/@jupyterlab/apputils-extension:notification?token={token}"))
-            news = settings["schema"]["properties"]["fetchNews"]["default"]
-            todo: queue.Queue = queue.Queue()
-            for copy in [copies[0], *sorted(copies[1:], key=lambda p: -p.stat().st_size)]:  # big ones first
-                todo.put(copy)
-            base = f"http://127.0.0.1:{port}"
-
-            def work(worker: int) -> None:
-                driver = start_browser(tmp / f"chromium-{worker}")
-                try:
-                    while True:
-                        try:
-                            copy = todo.get_nowait()
-                        except queue.Empty:
-                            return
-                        result = run_lesson(driver, base, token, copy, stored[copy], worker, args.timeout)
-                        results.append(result)
-                        mark = "ok  " if not result.problems else "FAIL"
-                        if copy == copies[0]:
-                            mark = "ok  " if any("put here by the self-check" in p for p in result.problems) else "FAIL"
-                        print(f"  {mark} {result.name:28s} {result.seconds:6.1f} s  "
-                              + (result.summary if not result.problems else "; ".join(result.problems[:3])), flush=True)
-                finally:
-                    driver.quit()
-
-            threads = [threading.Thread(target=work, args=(w,)) for w in range(max(1, args.workers))]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
+            url = f"http://127.0.0.1:{port}/lab/api/settings/@jupyterlab/apputils-extension:notification?token={token}"
+            news = json.load(urllib.request.urlopen(url))["schema"]["properties"]["fetchNews"]["default"]
+            results = run_all(tmp, copies, stored, args.workers, args.timeout, f"http://127.0.0.1:{port}", token)
         finally:
             stop_lab(lab)
-    failures = []
-    if news != "false":
-        failures.append(f"the news pop-up is not switched off (fetchNews default {news!r})")
+    failures = [] if news == "false" else [f"the news pop-up is not switched off (fetchNews default {news!r})"]
     for r in results:
         if r.name == copies[0].stem:
-            if not any("put here by the self-check" in p for p in r.problems):
+            if not any(INJECTED_MARK in p for p in r.problems):
                 failures.append(f"self-check: the error put into {r.name} was not reported")
         elif r.problems:
             failures.append(f"{r.name}: " + "; ".join(r.problems))
     if len(results) != len(copies):
         failures.append(f"{len(copies) - len(results)} lessons were not run (a browser failed to start?)")
-    total = time.monotonic() - started
     if failures:
         print("test-browser: FAILED\n" + "\n".join(f"  - {f}" for f in failures), file=sys.stderr)
         return 1
-    print(f"test-browser: {len(lessons)} lessons passed in {total:.0f} s (self-check caught its injected error); "
-          f"screenshots in {SCREENSHOTS.relative_to(ROOT)}/")
+    print(f"test-browser: {len(lessons)} lessons passed in {time.monotonic() - started:.0f} s (the self-check "
+          f"caught its injected error); screenshots in {SCREENSHOTS.relative_to(ROOT)}/")
     return 0
