@@ -141,3 +141,15 @@ def test_an_error_in_a_callback_is_shown_not_lost(monkeypatch):
 def test_explorers_refuse_values_their_sliders_cannot_hold(make, kwargs, match):
     with pytest.raises(ValueError, match=match):
         make(**kwargs)
+
+
+def test_a_static_render_shows_the_picture_where_the_widget_cannot_run():
+    from nbconvert import HTMLExporter
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+    ex = explorers.conv_explorer()
+    cell = new_code_cell("explorers.conv_explorer()", outputs=[new_output("execute_result", data=ex._repr_mimebundle_(),
+                                                                        execution_count=1)])
+    html, _ = HTMLExporter().from_notebook_node(new_notebook(cells=[cell]))  # no widget state, as stored
+    body = html.split("<body", 1)[1]
+    assert body.count('src="data:image/png;base64,') == 1 and "jupyter-widgets" not in body
