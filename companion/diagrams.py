@@ -34,8 +34,8 @@ _BLUE, _PAD, _DROP, _GRID = "#4c8bd6", "#e4e4e4", "#f4b6b6", "#9a9a9a"
 def output_size_or_reason(size: int, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1,
                           pool: bool = False, ceil_mode: bool = False) -> tuple[int | None, str]:
     """The output side length from ``companion.shapes`` and ``""``; or ``None`` and the reason
-    there is none, for a combination torch refuses too. Non-integers and values below their
-    minimum (size, kernel, stride, dilation ≥ 1, padding ≥ 0) are a ``ValueError``."""
+    ``companion.shapes`` gives for refusing the combination. Non-integers and values below
+    their minimum (size, kernel, stride, dilation ≥ 1, padding ≥ 0) are a ``ValueError``."""
     for name, value, low in (("size", size, 1), ("kernel_size", kernel_size, 1), ("stride", stride, 1),
                              ("padding", padding, 0), ("dilation", dilation, 1)):
         _check_int(name, value, low)

@@ -4,8 +4,8 @@ arguments; each move redraws the sliding window and prints the output size that
 in one line.
 
 An explorer is displayed as one output that carries three forms: the live widget (JupyterLab),
-the picture of its first values as a PNG (a static render) and the printed sizes as plain text
-(nbval compares it; it has no addresses or timings in it).
+the picture of its first values as a PNG (a static render, or the stored lesson before it runs)
+and the printed sizes as plain text (nbval compares it; it has no addresses or timings in it).
 """
 
 from __future__ import annotations
@@ -22,8 +22,11 @@ from torch.nn import functional as F
 
 from .diagrams import draw_sliding_window, output_size_or_reason
 
-__all__ = ["CONV_LIMITS", "POOL_LIMITS", "conv_report", "pool_report", "Explorer", "conv_explorer", "pool_explorer"]
+__all__ = ["CONV_LIMITS", "POOL_LIMITS", "MARK", "conv_report", "pool_report", "Explorer", "conv_explorer",
+           "pool_explorer"]
 
+#: an explorer's CSS class, and the key its output carries in its metadata (the browser test finds it so)
+MARK = "course-explorer"
 #: the sliders' ranges, (smallest, largest), small enough for a readable picture
 CONV_LIMITS = {"size": (3, 12), "kernel_size": (1, 5), "stride": (1, 4), "padding": (0, 3), "dilation": (1, 3)}
 POOL_LIMITS = {"size": (3, 12), "kernel_size": (1, 5), "stride": (1, 4), "padding": (0, 2), "dilation": (1, 3)}
@@ -131,7 +134,7 @@ class Explorer:
         self.text = widgets.HTML()
         self.box = widgets.VBox([widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap")),
                                  self.image, self.text])
-        self.box.add_class("course-explorer")
+        self.box.add_class(MARK)
         self.report = ""
         for control in controls.values():
             control.observe(self._changed, names="value")
@@ -144,7 +147,7 @@ class Explorer:
     def refresh(self) -> None:
         self.report = self._report(**self.values)
         self.image.value = _png(self._draw(**self.values), self.dpi)
-        self.text.value = f'<pre class="course-explorer-report">{html.escape(self.report)}</pre>'
+        self.text.value = f'<pre class="{MARK}-report">{html.escape(self.report)}</pre>'
 
     def _changed(self, _change: dict) -> None:
         try:
@@ -152,12 +155,12 @@ class Explorer:
         except Exception as exc:  # a callback's error would otherwise vanish into the kernel's log
             self.text.value = f"<pre>{html.escape(f'{type(exc).__name__}: {exc}')}</pre>"
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict[str, Any], dict[str, Any]]:
         bundle = self.box._repr_mimebundle_()
         static = _png(self._draw(**self.values, note=self.report), self.dpi)
         bundle["image/png"] = base64.b64encode(static).decode("ascii")
         bundle["text/plain"] = self.report
-        return bundle
+        return bundle, {MARK: True}
 
 
 def _sliders(values: dict[str, int], limits: dict[str, tuple[int, int]]) -> dict[str, Any]:

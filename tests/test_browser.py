@@ -33,7 +33,7 @@ def page(nb):
                       "imageOutputs": images, "imagesShown": images, "inputHidden": "solution" in tags,
                       "inputHiddenBefore": "solution" in tags})
         explorers += [{"moved": True, "slider": "size", "pictureChanged": True, "textChanged": True}
-                      for d in datas if browser_checks.EXPLORER_MIME in d and "image/png" in d]
+                      for o in cell.outputs if o.get("metadata", {}).get(browser_checks.EXPLORER)]
     return {"cells": cells, "explorers": explorers, "newsToast": False, "fontLoaded": True}
 
 
@@ -45,6 +45,12 @@ def code(report, n):
 def test_a_clean_run_of_a_lesson_passes(name):
     nb = lesson(name)
     assert browser_checks.lesson_problems(page(nb), browser_checks.expected(nb)) == []
+
+
+def test_the_explorers_are_found_by_the_mark_companion_gives_them():
+    from companion import explorers
+
+    assert browser_checks.EXPLORER == explorers.MARK
 
 
 def test_the_explorer_lessons_promise_their_explorers_and_solutions():
@@ -105,9 +111,9 @@ def test_a_missing_figure_or_an_open_solution_fails():
 
 def test_expected_counts_pictures_and_explorers():
     cell = new_code_cell("x", metadata={"tags": ["solution"]})
-    widget = {browser_checks.EXPLORER_MIME: {"model_id": "1"}, "image/png": "iVBOR", "text/plain": "report"}
-    cell.outputs = [new_output("display_data", data={"image/png": "iVBOR", "text/plain": "<Figure>"}),
-                    new_output("display_data", data=widget)]
+    explorer = new_output("display_data", data={"image/png": "iVBOR", "text/plain": "report"},
+                          metadata={browser_checks.EXPLORER: True})
+    cell.outputs = [new_output("display_data", data={"image/png": "iVBOR", "text/plain": "<Figure>"}), explorer]
     nb = new_notebook(cells=[new_markdown_cell("# t"), cell, new_code_cell("")])
     assert browser_checks.expected(nb) == {
         "cells": [{"tags": ["solution"], "empty": False, "images": 2, "explorers": 1},

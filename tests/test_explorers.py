@@ -100,7 +100,7 @@ def test_companion_agrees_with_torch_on_overhanging_ceil_mode_windows():
 def test_moving_a_slider_redraws_and_reprints():
     ex = explorers.conv_explorer(size=8, kernel_size=3, stride=2, padding=1)
     image, report = ex.image.value, ex.report
-    assert image[:8] == b"\x89PNG\r\n\x1a\n" and "→ 4" in report and "course-explorer" in ex.box._dom_classes
+    assert image[:8] == b"\x89PNG\r\n\x1a\n" and "→ 4" in report and explorers.MARK in ex.box._dom_classes
     ex.controls["size"].value = 9
     assert ex.image.value != image and ex.report != report and "→ (1, 1, 5, 5)" in ex.report
     assert "(1, 1, 5, 5)" in ex.text.value
@@ -111,7 +111,8 @@ def test_moving_a_slider_redraws_and_reprints():
 
 def test_the_displayed_bundle_carries_the_widget_a_picture_and_the_text():
     ex = explorers.conv_explorer()
-    bundle = ex._repr_mimebundle_()
+    bundle, metadata = ex._repr_mimebundle_()
+    assert metadata == {explorers.MARK: True}
     assert bundle["text/plain"] == ex.report == explorers.conv_report(8, 3)
     assert base64.b64decode(bundle["image/png"])[:4] == b"\x89PNG"
     assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == ex.box.model_id
@@ -148,8 +149,9 @@ def test_a_static_render_shows_the_picture_where_the_widget_cannot_run():
     from nbformat.v4 import new_code_cell, new_notebook, new_output
 
     ex = explorers.conv_explorer()
-    cell = new_code_cell("explorers.conv_explorer()", outputs=[new_output("execute_result", data=ex._repr_mimebundle_(),
-                                                                        execution_count=1)])
+    data, metadata = ex._repr_mimebundle_()
+    cell = new_code_cell("explorers.conv_explorer()",
+                         outputs=[new_output("execute_result", data=data, metadata=metadata, execution_count=1)])
     html, _ = HTMLExporter().from_notebook_node(new_notebook(cells=[cell]))  # no widget state, as stored
     body = html.split("<body", 1)[1]
     assert body.count('src="data:image/png;base64,') == 1 and "jupyter-widgets" not in body

@@ -35,7 +35,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools.browser_checks import CJK_FONT, INJECTED, INJECTED_MARK, NEWS_TOAST, expected, lesson_problems
+from tools.browser_checks import CJK_FONT, EXPLORER, INJECTED, INJECTED_MARK, NEWS_TOAST, expected, lesson_problems
 from tools.notebooks import ROOT, notebook_paths
 
 CHROMIUM = Path(os.environ.get("COURSE_CHROMIUM", "/usr/bin/chromium"))
@@ -93,10 +93,10 @@ const done = arguments[arguments.length - 1];
 })().catch(err => done({error: String(err)}));
 """
 EXPLORER_JS = """
-const box = document.querySelectorAll('.course-explorer')[arguments[0]];
+const box = document.querySelectorAll('.' + arguments[1])[arguments[0]];
 if (!box) return null;
 box.scrollIntoView({block: 'center'});
-const img = box.querySelector('img'), text = box.querySelector('.course-explorer-report');
+const img = box.querySelector('img'), text = box.querySelector('.' + arguments[1] + '-report');
 return {src: img ? img.src : '', text: text ? text.textContent : ''};
 """
 # each lesson ends by stopping its kernel, as closing it would (the page is reloaded for the next)
@@ -221,8 +221,8 @@ def move_explorer(driver, index: int) -> dict:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    before = driver.execute_script(EXPLORER_JS, index)
-    box = driver.find_elements(By.CSS_SELECTOR, ".course-explorer")[index]
+    before = driver.execute_script(EXPLORER_JS, index, EXPLORER)
+    box = driver.find_elements(By.CSS_SELECTOR, f".{EXPLORER}")[index]
     handles = box.find_elements(By.CSS_SELECTOR, ".widget-slider .noUi-handle")
     if not handles or before is None:
         return {"moved": False, "why": "no slider handle found"}
@@ -230,7 +230,7 @@ def move_explorer(driver, index: int) -> dict:
     handles[0].send_keys(Keys.ARROW_RIGHT)
     deadline, after = time.monotonic() + 30, before
     while time.monotonic() < deadline:
-        after = driver.execute_script(EXPLORER_JS, index)
+        after = driver.execute_script(EXPLORER_JS, index, EXPLORER)
         if after["src"] != before["src"] and after["text"] != before["text"]:
             break
         time.sleep(0.3)
@@ -257,8 +257,8 @@ def run_lesson(driver, base: str, token: str, copy: Path, stored: dict, worker: 
         result.phases["run"] = time.monotonic() - start - result.phases["open"]
         want = sum(c["explorers"] for c in stored["cells"])
         try:  # widgets render a moment after their cell has run
-            _wait(driver, "return document.querySelectorAll('.course-explorer').length >= arguments[0];", 20,
-                  "explorers", want)
+            _wait(driver, "return document.querySelectorAll('.' + arguments[1]).length >= arguments[0];", 20,
+                  "explorers", want, EXPLORER)
         except TimeoutError:
             pass  # lesson_problems reports the missing explorers
         report = driver.execute_async_script(REPORT_JS, CJK_FONT, NEWS_TOAST)
@@ -266,7 +266,7 @@ def run_lesson(driver, base: str, token: str, copy: Path, stored: dict, worker: 
             raise RuntimeError(f"reading the page failed: {report['error']}")
         for cell, before in zip(report["cells"], hidden_before):
             cell["inputHiddenBefore"] = before
-        count = len(driver.find_elements(By.CSS_SELECTOR, ".course-explorer"))
+        count = len(driver.find_elements(By.CSS_SELECTOR, f".{EXPLORER}"))
         report["explorers"] = [move_explorer(driver, k) for k in range(count)]
         result.problems = lesson_problems(report, stored)
         if run.get("error") and not result.problems:
@@ -281,7 +281,7 @@ def run_lesson(driver, base: str, token: str, copy: Path, stored: dict, worker: 
     finally:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         try:
-            if not driver.find_elements(By.CSS_SELECTOR, ".course-explorer"):
+            if not driver.find_elements(By.CSS_SELECTOR, f".{EXPLORER}"):
                 driver.execute_script("const n = document.querySelector('.jp-Notebook'); if (n) n.scrollTop = 0;")
             driver.save_screenshot(str(SCREENSHOTS / f"{copy.stem}.png"))
             driver.execute_async_script(SHUTDOWN_JS)

@@ -10,7 +10,8 @@ INJECTED_MARK = "put here by the self-check of make test-browser"
 INJECTED = f'raise RuntimeError("{INJECTED_MARK}")'
 NEWS_TOAST = "official Jupyter news"
 CJK_FONT = "Course Sans CJK"  # the family name tools/lab/custom/custom.css gives the font
-EXPLORER_MIME = "application/vnd.jupyter.widget-view+json"
+#: an explorer's CSS class and output-metadata key (companion.explorers.MARK)
+EXPLORER = "course-explorer"
 #: code that measures time: such a lesson runs while no other lesson does (its timing asserts
 #: compare measurements, and a second kernel on the same cores would disturb them)
 _CLOCK = re.compile(r"\b(perf_counter|timeit|time\.time|monotonic)\b")
@@ -19,16 +20,16 @@ _CLOCK = re.compile(r"\b(perf_counter|timeit|time\.time|monotonic)\b")
 # ── what the stored lesson promises ───────────────────────────────────────────────────
 def expected(nb) -> dict:
     """What a full run of the stored lesson ``nb`` shows, per code cell (in order): its tags,
-    how many pictures it displays, and how many explorers (widget outputs with a picture);
+    how many pictures it displays, and how many explorers (outputs marked ``EXPLORER``);
     and whether it measures time (``alone``: run it while nothing else runs)."""
     cells = []
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
-        datas = [o.get("data", {}) for o in cell.get("outputs", [])]
+        outputs = cell.get("outputs", [])
         cells.append({"tags": list(cell.metadata.get("tags", [])), "empty": not cell.source.strip(),
-                      "images": sum("image/png" in d for d in datas),
-                      "explorers": sum(EXPLORER_MIME in d and "image/png" in d for d in datas)})
+                      "images": sum("image/png" in o.get("data", {}) for o in outputs),
+                      "explorers": sum(bool(o.get("metadata", {}).get(EXPLORER)) for o in outputs)})
     return {"cells": cells, "alone": any(_CLOCK.search(c.source) for c in nb.cells if c.cell_type == "code")}
 
 
