@@ -70,8 +70,8 @@ REPORT_JS = """
 const done = arguments[arguments.length - 1];
 (async () => {
   const panel = window.jupyterapp.shell.currentWidget;
-  for (let i = 0; i < 50; i++) {  // pictures decode asynchronously
-    if ([...document.querySelectorAll('.jp-OutputArea-output img')].every(i => i.complete)) break;
+  for (let k = 0; k < 50; k++) {  // pictures decode asynchronously
+    if ([...document.querySelectorAll('.jp-OutputArea-output img')].every(img => img.complete)) break;
     await new Promise(r => setTimeout(r, 200));
   }
   await document.fonts.ready;
@@ -108,7 +108,7 @@ const done = arguments[arguments.length - 1], w = window.jupyterapp && window.ju
 
 @dataclass
 class Result:
-    """One lesson's run: its name, the problems found, how long it took, its screenshot."""
+    """One lesson's run: its name, the problems found, how long it took and where the time went."""
 
     name: str
     problems: list[str] = field(default_factory=list)
@@ -119,6 +119,7 @@ class Result:
 
 # ── the server and the browser ────────────────────────────────────────────────────────
 def free_port() -> int:
+    """A local TCP port no one listens on now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -159,8 +160,8 @@ def start_lab(tmp: Path, first: Path, port: int, token: str) -> subprocess.Popen
     path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
     env = {**os.environ, "PYTHONPATH": path, "COURSE_DEVICE": "cpu", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
            "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"), "PYTHONHASHSEED": "0"}
-    log = open(tmp / "lab.log", "wb")  # noqa: SIM115 (closed with the process)
-    proc = subprocess.Popen(cmd, cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT)
+    with open(tmp / "lab.log", "wb") as log:  # the server keeps its own handle
+        proc = subprocess.Popen(cmd, cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -320,7 +321,12 @@ def run_all(tmp: Path, copies: list[Path], stored: dict[Path, dict], workers: in
               + (result.summary if not result.problems else "; ".join(result.problems[:3])), flush=True)
 
     def work(worker: int) -> None:
-        driver = start_browser(tmp / f"chromium-{worker}")
+        try:
+            driver = start_browser(tmp / f"chromium-{worker}")
+        except Exception as exc:  # reported: the lessons it would have run are missing from the results
+            print(f"test-browser: browser {worker} did not start: {exc}", file=sys.stderr, flush=True)
+            alone_done.set()
+            return
         try:
             if worker == 0:
                 for copy in alone:
@@ -370,7 +376,11 @@ def main(argv: list[str]) -> int:
         stored = {c: expected(nbformat.read(c, as_version=4)) for c in copies}
         stored[copies[0]]["alone"] = False
         token, port = secrets.token_hex(16), free_port()
-        lab = start_lab(tmp, copies[1], port, token)
+        try:
+            lab = start_lab(tmp, copies[1], port, token)
+        except RuntimeError as exc:
+            print(f"test-browser: {exc}", file=sys.stderr)
+            return 1
         print(f"test-browser: JupyterLab (pid {lab.pid}) on port {port}, {len(lessons)} lessons, "
               f"{args.workers} browsers", flush=True)
         try:
