@@ -1,11 +1,13 @@
 # The course's commands. Each one makes .venv first if it is missing or out of date.
 # Every target is a thin wrapper over `python tools/tasks.py …` (see that file), so the
 # same commands work without make.
-#   make lab            JupyterLab on your own copies of the lessons (my-notebooks/, made once)
+#   make lab            JupyterLab on your own copies of the lessons (my-notebooks/, made once); prints
+#                       the first lesson's URL
 #   make update-lesson  NB=03: a fresh copy of one lesson; yours moves to my-notebooks/old/
 #   make test           unit tests + strict nbval of every notebook, offline, on CPU
 #   make test-portable  the strict notebook check again on torch's scalar kernels, one thread
 #   make lint           ruff on the code, nbQA-ruff on the notebooks
+#   make test-browser   every lesson run in JupyterLab in headless Chromium (needs chromium, chromium-driver)
 #   make test-cuda      the notebooks on a GPU (COURSE_DEVICE=cuda, device-independent cells compared)
 #   make refresh        re-execute notebooks whole (NB=notebooks/03_conv1.ipynb for one)
 #   make lab-course     JupyterLab on the tracked lessons (instructors)
@@ -19,7 +21,7 @@ TASKS  := $(BIN)/python tools/tasks.py
 LAB_ARGS ?=
 NB     ?=
 
-.PHONY: venv lab lab-course update-lesson test test-portable lint test-cuda refresh student clean
+.PHONY: venv lab lab-course update-lesson test test-portable lint test-browser test-cuda refresh student clean
 
 venv: $(STAMP)
 
@@ -44,6 +46,9 @@ test-portable: $(STAMP)
 
 lint: $(STAMP)
 	$(TASKS) lint
+
+test-browser: $(STAMP)
+	$(TASKS) test-browser
 
 test-cuda: $(STAMP)
 	$(TASKS) test-cuda

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,8 +19,10 @@ __all__ = [
     "same_padding",
     "receptive_field",
     "adaptive_windows",
+    "window_cells",
     "LayerShape",
     "trace_shapes",
+    "trace_flow",
     "format_trace",
 ]
 
@@ -136,6 +139,25 @@ def adaptive_windows(size: int, out: int) -> list[tuple[int, int]]:
     return [(i * size // out, -(-(i + 1) * size // out)) for i in range(out)]
 
 
+def window_cells(
+    row: int, col: int, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1
+) -> list[tuple[int, int]]:
+    """The input cells that output cell ``(row, col)`` of a convolution or pooling reads, in
+    the order of the kernel's taps (row-major), as ``(row, col)`` of the *unpadded* input:
+    a padding cell has a coordinate below 0 or past the input's last row or column.
+
+    Tap ``(a, b)`` reads ``(row·stride − padding + a·dilation, col·stride − padding + b·dilation)``.
+    """
+    _check_int("row", row, 0)
+    _check_int("col", col, 0)
+    _check_int("kernel_size", kernel_size, 1)
+    _check_int("stride", stride, 1)
+    _check_int("padding", padding, 0)
+    _check_int("dilation", dilation, 1)
+    top, left = row * stride - padding, col * stride - padding
+    return [(top + a * dilation, left + b * dilation) for a in range(kernel_size) for b in range(kernel_size)]
+
+
 @dataclass(frozen=True)
 class LayerShape:
     """One row of a shape trace."""
@@ -181,6 +203,61 @@ def trace_shapes(model: nn.Module, x: torch.Tensor) -> list[LayerShape]:
     leaves = [(n, m) for n, m in model.named_modules() if n and not any(True for _ in m.children())] \
         if isinstance(model, nn.Module) else []
     run_with_hooks(model, x, leaves, make_hook)
+    return rows
+
+
+def trace_flow(model: nn.Module, x: torch.Tensor) -> list[LayerShape]:
+    """Every operation of ``model``'s forward pass in order, the functional ones too
+    (``relu``, ``max_pool2d``, ``flatten``, …, which forward hooks cannot see), each with its
+    input and output shape and its own parameter count. The first row is the input itself.
+
+    The forward pass is recorded with ``torch.fx`` and run once on ``x`` (eval mode, no
+    gradients; the mode is put back). A model fx cannot trace, or one that fails on ``x``, is
+    a ``ValueError``.
+    """
+    from torch import fx
+    from torch.fx.passes.shape_prop import ShapeProp
+
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"model={type(model).__name__} must be an nn.Module")
+    if not isinstance(x, torch.Tensor):
+        raise ValueError(f"x={type(x).__name__} must be a torch.Tensor")
+    try:
+        graph = fx.symbolic_trace(model)
+    except Exception as exc:  # fx raises several types for code it cannot follow
+        raise ValueError(f"{type(model).__name__} cannot be traced by torch.fx: {exc}") from None
+    was_training = model.training
+    try:
+        model.eval()
+        graph.eval()
+        with torch.no_grad():
+            ShapeProp(graph).propagate(x)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"{type(model).__name__} cannot run on x of shape {tuple(x.shape)} ({first})") from None
+    finally:
+        model.train(was_training)
+
+    def shape_of(node: Any) -> tuple[int, ...]:
+        meta = node.meta.get("tensor_meta") if isinstance(node, fx.Node) else None
+        return tuple(meta.shape) if meta is not None and hasattr(meta, "shape") else ()
+
+    rows = []
+    for node in graph.graph.nodes:
+        if node.op == "output":
+            continue
+        if node.op == "placeholder":
+            rows.append(LayerShape(node.name, "input", shape_of(node), shape_of(node), 0))
+            continue
+        if node.op == "call_module":
+            module = graph.get_submodule(node.target)
+            kind = type(module).__name__
+            params = sum(p.numel() for p in module.parameters())
+        else:  # call_function, call_method: relu_1 → relu
+            kind, params = re.sub(r"_\d+$", "", node.name), 0
+        first = next((a for a in node.args if isinstance(a, fx.Node)), None)
+        name = node.target if node.op == "call_module" else node.name  # a module's path, e.g. "0" in a Sequential
+        rows.append(LayerShape(name, kind, shape_of(first), shape_of(node), params))
     return rows
 
 

@@ -136,6 +136,12 @@ def test_tidy_outputs_merges_chunks_and_strips_machine_paths():
     assert tidy[0].text == "a\nb\n"
     assert tidy[2].text == "companion/x.py:1: /tmp/ipykernel_0/1.py\n"
     assert tidy[3].traceback == ["File companion/shapes.py:5"]
+    widget = notebooks.tidy_outputs([
+        new_output("display_data", data={notebooks.WIDGET_VIEW: {"model_id": "4f2a"}, "image/png": "iVBOR",
+                                         "text/plain": "report"}),
+        new_output("display_data", data={notebooks.WIDGET_VIEW: {"model_id": "77c1"}}),
+    ])
+    assert [o.data for o in widget] == [{"image/png": "iVBOR", "text/plain": "report"}]  # random ids never stored
     bar = notebooks.tidy_outputs(
         [new_output("stream", name="stderr", text="  0%|  | 0/9\r 50%|# | 4/9\r100%|##| 9/9\n")]
     )

@@ -173,3 +173,61 @@ def test_trace_measures_in_eval_mode_and_restores_the_mode():
 def test_trace_names_the_input_the_network_needs(x):
     with pytest.raises(ValueError, match=r"cannot run on x of shape .*\(N, 1, 28, 28\)"):
         trace_shapes(DigitRecognizer(), x)
+
+
+@settings(max_examples=60, deadline=None)
+@given(size=st.integers(1, 9), k=st.integers(1, 4), s=st.integers(1, 3), p=st.integers(0, 2), d=st.integers(1, 3))
+def test_window_cells_are_what_unfold_reads(size, k, s, p, d):
+    from companion.shapes import window_cells
+
+    if d * (k - 1) + 1 > size + 2 * p:
+        return
+    index = torch.arange(float(size * size)).view(1, 1, size, size)
+    padded = F.pad(index, (p, p, p, p), value=-1.0)  # -1 marks a padding cell
+    cols = F.unfold(padded, k, dilation=d, stride=s)[0]  # (k*k, out*out): what each position reads
+    out = conv_output_size(size, k, s, p, d)
+    for pos in range(out * out):
+        i, j = divmod(pos, out)
+        expect = [r * size + c if 0 <= r < size and 0 <= c < size else -1 for r, c in window_cells(i, j, k, s, p, d)]
+        assert cols[:, pos].tolist() == expect
+
+
+def test_window_cells_rejects_bad_arguments():
+    from companion.shapes import window_cells
+
+    assert window_cells(0, 0, 1) == [(0, 0)]
+    for args in [(-1, 0, 3), (0, 0, 0), (0, 0, 3, 0), (0, 0, 3, 1, -1), (0, 0, 3, 1, 0, 0), (0.5, 0, 3)]:
+        with pytest.raises(ValueError):
+            window_cells(*args)
+
+
+def test_trace_flow_sees_the_functional_steps_and_agrees_with_the_hooks():
+    from companion.shapes import trace_flow
+
+    model = DigitRecognizer().train()
+    x = torch.zeros(2, 1, 28, 28)
+    rows = trace_flow(model, x)
+    assert [r.kind for r in rows] == ["input", "Conv2d", "relu", "Conv2d", "relu", "max_pool2d", "Dropout2d",
+                                      "flatten", "Linear", "relu", "Dropout2d", "Linear", "log_softmax"]
+    assert rows[0].output_shape == (2, 1, 28, 28) and rows[-1].output_shape == (2, 10)
+    by_name = {r.name: r for r in rows}
+    for hooked in trace_shapes(model, x):
+        assert by_name[hooked.name] == hooked
+    assert sum(r.params for r in rows) == 1_199_882 and model.training
+
+
+def test_trace_flow_refuses_what_it_cannot_trace_or_run():
+    from companion.shapes import trace_flow
+
+    class Branchy(nn.Module):
+        def forward(self, x):
+            return x if x.sum() > 0 else -x  # data-dependent control flow: fx cannot record it
+
+    with pytest.raises(ValueError, match="cannot be traced by torch.fx"):
+        trace_flow(Branchy(), torch.ones(1))
+    with pytest.raises(ValueError, match=r"cannot run on x of shape \(1, 1, 32, 32\)"):
+        trace_flow(DigitRecognizer(), torch.zeros(1, 1, 32, 32))
+    with pytest.raises(ValueError, match="must be an nn.Module"):
+        trace_flow(lambda x: x, torch.ones(1))
+    with pytest.raises(ValueError, match="must be a torch.Tensor"):
+        trace_flow(DigitRecognizer(), [1])

@@ -56,11 +56,24 @@ def test_cuda_job_is_manual_or_labelled_and_runs_test_cuda():
     assert any("make test-cuda" in s.get("run", "") for s in job["steps"])
 
 
-def test_ci_entry_point_runs_the_tests_the_portability_check_and_the_linters():
+def test_ci_entry_point_runs_the_tests_the_portability_check_the_linters_and_the_browser():
     lines = [
         ln.strip() for ln in (ROOT / ".ci" / "run").read_text().splitlines() if ln.strip() and not ln.startswith("#")
     ]
-    assert lines[-3:] == ["make test", "make test-portable", "make lint"]
+    assert lines[-4:] == ["make test", "make test-portable", "make lint", "make test-browser"]
+
+
+def test_ci_entry_point_installs_the_browser_or_fails_saying_why(tmp_path):
+    text = (ROOT / ".ci" / "run").read_text()
+    assert "apt-get install -y -qq chromium chromium-driver" in text and 'if [ "$(id -u)" -ne 0 ]' in text
+    # run only the install step, on a machine without the browser and without apt-get: it must fail, saying why
+    step = text[text.index("install_browser() {"):text.index("make test\n")]
+    script = tmp_path / "step.sh"
+    script.write_text("set -euo pipefail\n" + step.replace("/usr/bin/chrom", f"{tmp_path}/none/chrom"))
+    bash = shutil.which("bash")
+    proc = subprocess.run([bash, str(script)], capture_output=True, text=True, env={"PATH": str(tmp_path)})
+    assert proc.returncode == 1
+    assert "no apt-get" in proc.stderr and "could not be installed" in proc.stderr
 
 
 def test_pre_commit_hooks_use_the_venv_tools():

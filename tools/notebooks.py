@@ -31,6 +31,7 @@ LANGUAGE_INFO = {
 }
 #: the notebook-metadata key that holds the provenance record
 PROVENANCE = "provenance"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 CHECK_TAG = "nbval-check-output"  # compared under --nbval-lax (the CUDA run)
 KEEP_DEVICE_DEPENDENT = "device-dependent"  # an instructor's veto on CHECK_TAG
 # Outputs with decimals, pictures or timings may differ on a GPU; everything else is compared.
@@ -139,10 +140,19 @@ def _clean_text(text: str) -> str:
 
 
 def tidy_outputs(outputs: list) -> list:
-    """Merge adjacent stream chunks of the same name (their split depends on timing) and
-    strip machine-specific paths, so that two runs store the same bytes."""
+    """Merge adjacent stream chunks of the same name (their split depends on timing), strip
+    machine-specific paths and drop widget views, so that two runs store the same bytes.
+
+    A widget view names a random model id, and the widgets' state is not stored: in a lesson
+    opened before it runs, JupyterLab could only show "model not found" for it. The output
+    keeps its other forms (an explorer's picture and text)."""
     merged: list = []
     for out in outputs:
+        data = out.get("data")
+        if data and WIDGET_VIEW in data:
+            del data[WIDGET_VIEW]
+            if not data:
+                continue
         if out.get("output_type") == "stream":
             out["text"] = _clean_text(out["text"])
             prev = merged[-1] if merged else None

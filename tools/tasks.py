@@ -7,11 +7,13 @@ anything is installed. The Makefile calls these; paths come from this file's loc
     python tools/tasks.py test-portable       the strict notebook check again, on torch's scalar
                                               kernels and one thread (outputs must not depend on them)
     python tools/tasks.py lint                ruff on the code, nbQA-ruff on the notebooks
+    python tools/tasks.py test-browser [NN..] every lesson run in JupyterLab in headless Chromium
     python tools/tasks.py test-cuda           the notebooks on a GPU (COURSE_DEVICE=cuda, nbval-lax)
     python tools/tasks.py refresh [NB..]      re-execute notebooks whole, record their provenance
     python tools/tasks.py normalise NB..      normalise metadata only (pre-commit hook)
     python tools/tasks.py student             exercise copies without solutions in build/student/
-    python tools/tasks.py lab [ARGS]          JupyterLab on your own copies of the lessons (my-notebooks/)
+    python tools/tasks.py lab [ARGS]          JupyterLab on your own copies of the lessons (my-notebooks/);
+                                              it prints the first lesson's URL
     python tools/tasks.py update-lesson NB    a fresh copy of one lesson; yours moves to my-notebooks/old/
     python tools/tasks.py lab-course [ARGS]   JupyterLab on the tracked lessons (for instructors)
 """
@@ -146,11 +148,21 @@ def test_cuda(extra: list[str]) -> int:
 
 
 # ── JupyterLab ──────────────────────────────────────────────────────────────────────
-def lab_command(extra: list[str], first: Path) -> list[str]:
-    cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={ROOT}"]
+#: the course's JupyterLab settings: no news pop-up, the Chinese fonts (see that file)
+LAB_CONFIG = ROOT / "tools" / "lab" / "jupyter_lab_config.py"
+
+
+def lab_command(extra: list[str], first: Path, root: Path = ROOT) -> list[str]:
+    """JupyterLab on ``root`` with the course's settings, opening ``first``; the URL the server
+    prints (and opens) is ``first``'s, so ``--no-browser`` still shows where the lesson is."""
+    from urllib.parse import quote
+
+    path = first.relative_to(root).as_posix()
+    cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root}", f"--config={LAB_CONFIG}",
+           f"--LabApp.default_url=/lab/tree/{quote(path)}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # containers and CI often run as root
-    return [*cmd, *extra, first.relative_to(ROOT).as_posix()]
+    return [*cmd, *extra, path]
 
 
 def lab(extra: list[str]) -> int:
@@ -191,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("test-portable", help="strict nbval of the notebooks on torch's scalar kernels, one thread")
     sub.add_parser("lint", help="ruff on the code, nbQA-ruff on the notebooks")
     sub.add_parser("test-cuda", help="the notebooks on a CUDA GPU, comparing device-independent cells")
+    sub.add_parser("test-browser", help="run every lesson in JupyterLab in headless Chromium and check the page")
     p_refresh = sub.add_parser("refresh", help="re-execute notebooks whole, store their outputs and provenance")
     p_refresh.add_argument("notebooks", nargs="*", help="notebook files (default: all lessons)")
     p_norm = sub.add_parser("normalise", help="normalise notebook metadata without executing")
@@ -206,15 +219,16 @@ def main(argv: list[str] | None = None) -> int:
     code = _reexec_in_venv(argv)
     if code is not None:
         return code
-    if extra and args.task not in ("test", "test-portable", "test-cuda", "lab", "lab-course"):
+    if extra and args.task not in ("test", "test-portable", "test-cuda", "test-browser", "lab", "lab-course"):
         parser.error(f"unknown arguments: {extra}")
-    from tools import notebooks, student
+    from tools import browser, notebooks, student
 
     handlers = {
         "test": lambda: test(extra),
         "test-portable": lambda: test_portable(extra),
         "lint": lint,
         "test-cuda": lambda: test_cuda(extra),
+        "test-browser": lambda: browser.main(extra),
         "refresh": lambda: notebooks.refresh(notebooks.notebook_paths(args.notebooks)),
         "normalise": lambda: notebooks.normalise_files(notebooks.notebook_paths(args.notebooks)),
         "student": student.student,

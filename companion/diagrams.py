@@ -1,0 +1,282 @@
+"""Diagrams drawn from the real objects: the sliding window of a convolution or pooling,
+the network's data flow, and an autograd graph (matplotlib; imported only when this module is).
+
+Each function returns its figure. The drawn pieces carry a ``gid`` (``"tap"``, ``"out"``,
+``"layer"``, …) so that a test can count what the picture shows.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import matplotlib.pyplot as plt
+import torch
+from matplotlib.collections import PatchCollection
+from matplotlib.patches import FancyBboxPatch, Patch, Rectangle
+from torch import nn
+
+from .shapes import _check_int, conv_output_size, pool_output_size, trace_flow, window_cells
+
+__all__ = [
+    "output_size_or_reason",
+    "draw_sliding_window",
+    "draw_data_flow",
+    "GradNode",
+    "autograd_graph",
+    "draw_autograd_graph",
+]
+
+_BLUE, _PAD, _DROP, _GRID = "#4c8bd6", "#e4e4e4", "#f4b6b6", "#9a9a9a"
+
+
+def output_size_or_reason(size: int, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1,
+                          pool: bool = False, ceil_mode: bool = False) -> tuple[int | None, str]:
+    """The output side length from ``companion.shapes`` and ``""``; or ``None`` and the reason
+    ``companion.shapes`` gives for refusing the combination. Non-integers and values below
+    their minimum (size, kernel, stride, dilation ≥ 1, padding ≥ 0) are a ``ValueError``."""
+    for name, value, low in (("size", size, 1), ("kernel_size", kernel_size, 1), ("stride", stride, 1),
+                             ("padding", padding, 0), ("dilation", dilation, 1)):
+        _check_int(name, value, low)
+    if ceil_mode and not pool:
+        raise ValueError("ceil_mode exists for pooling only")
+    try:
+        if pool:
+            return pool_output_size(size, kernel_size, stride, padding, dilation, ceil_mode), ""
+        return conv_output_size(size, kernel_size, stride, padding, dilation), ""
+    except ValueError as exc:
+        return None, str(exc)
+
+
+_STYLES = {  # gid → how those cells look
+    "input": {"facecolor": "white"},
+    "pad": {"facecolor": _PAD},
+    "dropped": {"facecolor": _DROP},
+    "tap": {"facecolor": _BLUE, "alpha": 0.75},
+    "tap-outside": {"facecolor": "white", "edgecolor": _BLUE, "hatch": "///"},
+    "out": {"facecolor": "white"},
+    "out-current": {"facecolor": _BLUE},
+}
+
+
+def _cells(ax, cells: dict[str, list[tuple[float, float]]]) -> None:
+    """Draw unit squares centred on (x, y), one collection per kind (fast for many cells);
+    each collection's gid names the kind, and it has one path per cell."""
+    for gid, centres in cells.items():
+        if centres:
+            style = {"edgecolor": _GRID, "linewidth": 0.8, **_STYLES[gid]}
+            squares = [Rectangle((x - 0.5, y - 0.5), 1, 1) for x, y in centres]
+            ax.add_collection(PatchCollection(squares, match_original=False, gid=gid, **style))
+
+
+def _frame(ax, size: int, kernel_size: int, stride: int, padding: int, dilation: int,
+           out: int | None, pos: tuple[int, int] | None, dropped: set[tuple[int, int]]) -> None:
+    lo, hi = -padding, size + padding - 1
+    cells: dict[str, list[tuple[float, float]]] = {gid: [] for gid in _STYLES}
+    for r in range(lo, hi + 1):
+        for c in range(lo, hi + 1):
+            kind = "pad" if not (0 <= r < size and 0 <= c < size) else "dropped" if (r, c) in dropped else "input"
+            cells[kind].append((c, r))
+    taps = window_cells(*(pos or (0, 0)), kernel_size, stride, padding, dilation)
+    for r, c in taps:  # past the padded input: torch's ceil_mode keeps such a window, clipped
+        cells["tap" if lo <= r <= hi and lo <= c <= hi else "tap-outside"].append((c, r))
+    (r0, c0), (r1, c1) = taps[0], taps[-1]
+    ax.add_patch(Rectangle((c0 - 0.5, r0 - 0.5), c1 - c0 + 1, r1 - r0 + 1, fill=False, ec="#1f4e8c", lw=1.6,
+                           zorder=3, gid="span"))
+    right = max(hi, c1)
+    if out is None:
+        ax.set_title("没有合法位置", fontsize=9, color="crimson")
+    else:
+        x0, y0 = right + 2.0, lo
+        for i in range(out):
+            for j in range(out):
+                cells["out-current" if (i, j) == pos else "out"].append((x0 + j, y0 + i))
+        i, j = pos
+        ax.annotate("", xy=(x0 + j - 0.5, y0 + i), xytext=((c0 + c1) / 2 + 0.5, (r0 + r1) / 2),
+                    arrowprops={"arrowstyle": "->", "color": "#1f4e8c", "lw": 1.2})
+        ax.set_title(f"输出 [{i}, {j}]", fontsize=9)
+        right = x0 + out - 1
+    ax.set_xlim(min(lo, c0) - 0.7, right + 0.7)
+    ax.set_ylim(max(hi, r1) + 0.7, min(lo, r0) - 0.7)
+    _cells(ax, cells)
+    ax.set_aspect("equal")
+    ax.axis("off")
+
+
+def draw_sliding_window(
+    size: int,
+    kernel_size: int,
+    stride: int = 1,
+    padding: int = 0,
+    dilation: int = 1,
+    *,
+    pool: bool = False,
+    ceil_mode: bool = False,
+    positions: Sequence[tuple[int, int]] | None = None,
+    max_frames: int = 3,
+    note: str | None = None,
+):
+    """A small multiple of frames: the window of a ``size``×``size`` convolution (or pooling,
+    ``pool=True``) at a few output positions. Each frame shows the padded input (grey:
+    padding, red: cells no window reads because the division floors), the taps the window
+    reads (blue; dilation leaves holes inside the dark outline) and the output grid with
+    the cell they make. ``positions`` defaults to the first two steps and the last one.
+
+    Sizes come from ``companion.shapes``; a combination it refuses is drawn as one frame with
+    the kernel overhanging and the reason under it. Bad arguments (non-integers,
+    positions outside the output) are a ``ValueError``. ``note`` is printed under the frames.
+    """
+    out, reason = output_size_or_reason(size, kernel_size, stride, padding, dilation, pool, ceil_mode)
+    if isinstance(max_frames, bool) or not isinstance(max_frames, int) or max_frames < 1:
+        raise ValueError(f"max_frames={max_frames!r} must be an integer >= 1")
+    if out is None:
+        positions, dropped = [None], set()
+    else:
+        if positions is None:
+            positions = list(dict.fromkeys([(0, 0), (0, min(1, out - 1)), (out - 1, out - 1)]))[:max_frames]
+        for p in positions:
+            if not (isinstance(p, tuple) and len(p) == 2 and all(0 <= v < out for v in p)):
+                raise ValueError(f"position {p!r} is outside the {out}×{out} output")
+        seen = {rc for i in range(out) for j in range(out)
+                for rc in window_cells(i, j, kernel_size, stride, padding, dilation)}
+        dropped = {(r, c) for r in range(size) for c in range(size)} - seen
+    span = dilation * (kernel_size - 1) + 1
+    width = max(size + 2 * padding, span) + (0 if out is None else 2 + out)
+    height = max(size + 2 * padding, span)
+    cell = min(0.26, 10.0 / (len(positions) * width), 4.0 / height)
+    lines = [part for line in (reason or note or "").splitlines() for part in textwrap.wrap(line, 95)]
+    fig_h = max(height * cell, 1.0) + 1.1 + 0.15 * len(lines)
+    fig, axes = plt.subplots(1, len(positions), squeeze=False,
+                             figsize=(round(max(6.0, len(positions) * width * cell + 0.4), 2), round(fig_h, 2)))
+    for ax, pos in zip(axes[0], positions):
+        _frame(ax, size, kernel_size, stride, padding, dilation, out, pos, dropped)
+    op = "max_pool2d" if pool else "conv2d"
+    extra = f", ceil_mode={ceil_mode}" if pool else ""
+    head = f"{op}: {size}×{size}, kernel_size={kernel_size}, stride={stride}, padding={padding}, dilation={dilation}"
+    fig.suptitle(f"{head}{extra} → " + (f"{out}×{out}" if out is not None else "没有输出"), fontsize=10)
+    legend = [Patch(fc="white", ec=_GRID, label="输入"), Patch(fc=_BLUE, ec=_GRID, label="窗口读的格子")]
+    if padding:
+        legend.insert(1, Patch(fc=_PAD, ec=_GRID, label="补 −∞" if pool else "补 0"))
+    if dropped:
+        legend.append(Patch(fc=_DROP, ec=_GRID, label="没被读到（向下取整）"))
+    if any(c.get_gid() == "tap-outside" for ax in axes[0] for c in ax.collections):
+        legend.append(Patch(fc="white", ec=_BLUE, hatch="///", label="伸出边界" if out is None else "伸出边界（忽略）"))
+    fig.legend(handles=legend, loc="lower center", ncols=len(legend), fontsize=8, frameon=False)
+    if lines:
+        # the CJK font has no ⌊ ⌋: let matplotlib fall back to DejaVu Sans glyph by glyph
+        fig.text(0.5, (0.3 + 0.15 * len(lines)) / fig_h, "\n".join(lines), ha="center", va="top", fontsize=7,
+                 color="crimson" if reason else "black", family=[plt.rcParams["font.sans-serif"][0], "DejaVu Sans"],
+                 multialignment="left")
+    fig.tight_layout(rect=(0, (0.32 + 0.15 * len(lines)) / fig_h, 1, 1 - 0.3 / fig_h))
+    return fig
+
+
+# ── the network at a glance ─────────────────────────────────────────────────────────
+_KIND_COLOURS = {"Conv2d": "#cfe0f5", "Linear": "#fbe0c3", "input": "#ffffff"}
+
+
+def draw_data_flow(model: nn.Module, x: torch.Tensor):
+    """The data flow of ``model`` on ``x``, one box per operation of its forward pass
+    (``companion.shapes.trace_flow``: modules and functional calls), each with its output
+    shape (batch dimension dropped) and its parameter count, so the picture is measured from
+    the model itself. Returns the figure; the boxes carry ``gid="layer"``."""
+    rows = trace_flow(model, x)
+    fig, ax = plt.subplots(figsize=(6.4, 0.42 * len(rows) + 0.7))
+    for k, row in enumerate(rows):
+        face = _KIND_COLOURS.get(row.kind, "#eeeeee")
+        ax.add_patch(FancyBboxPatch((0.0, k - 0.32), 2.6, 0.64, boxstyle="round,pad=0.02", fc=face, ec="#555555",
+                                    lw=1.4 if row.params else 0.8, gid="layer"))
+        label = row.name if row.kind in (row.name, "input") else f"{row.name} · {row.kind}"
+        ax.text(1.3, k, label, ha="center", va="center", fontsize=9)
+        ax.text(2.85, k, "×".join(map(str, row.output_shape[1:])), va="center", fontsize=9, family="monospace")
+        if row.params:
+            ax.text(4.6, k, f"{row.params:,} 个参数", va="center", fontsize=9)
+        if k:
+            ax.annotate("", xy=(1.3, k - 0.34), xytext=(1.3, k - 0.66), arrowprops={"arrowstyle": "->", "lw": 0.9})
+    total = sum(r.params for r in rows)
+    ax.text(4.6, len(rows) - 0.2, f"合计 {total:,} 个参数", va="center", fontsize=9)
+    ax.text(2.85, -0.85, "输出形状", fontsize=8, color="#555555")
+    ax.text(4.6, -0.85, "参数", fontsize=8, color="#555555")
+    ax.set_xlim(-0.1, 6.4)
+    ax.set_ylim(len(rows) + 0.1, -1.1)
+    ax.axis("off")
+    ax.set_title(f"{type(model).__name__} 的数据流（由 torch.fx 从 forward 记录）", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+# ── autograd ────────────────────────────────────────────────────────────────────────
+@dataclass(frozen=True)
+class GradNode:
+    """One node of an autograd graph: its label, its depth (0: the output's ``grad_fn``) and
+    the indices of the nodes it passes gradients on to (its ``next_functions``)."""
+
+    label: str
+    depth: int
+    inputs: tuple[int, ...]
+    leaf: bool = False
+
+
+def autograd_graph(output: torch.Tensor, names: dict[str, torch.Tensor] | None = None) -> list[GradNode]:
+    """The graph autograd recorded for ``output``, read from ``grad_fn.next_functions``.
+    A leaf that collects a gradient is labelled ``AccumulateGrad → NAME``, with its name in
+    ``names`` (e.g. ``dict(model.named_parameters())``), else its shape. Nodes are in
+    breadth-first order from ``output.grad_fn``; ``depth`` is the longest path to a node.
+    An output without ``grad_fn`` (no gradient was recorded) is a ``ValueError``."""
+    if not isinstance(output, torch.Tensor) or output.grad_fn is None:
+        raise ValueError("output must be a tensor computed from tensors that require grad (it has no grad_fn)")
+    by_id = {id(t): n for n, t in (names or {}).items()}
+    order, index, edges = [], {}, {}
+    queue = [output.grad_fn]
+    while queue:
+        fn = queue.pop(0)
+        if fn in index:
+            continue
+        index[fn] = len(order)
+        order.append(fn)
+        nxt = [f for f, _ in fn.next_functions if f is not None]
+        edges[fn] = nxt
+        queue.extend(nxt)
+    depth = dict.fromkeys(order, 0)
+    for _ in order:  # longest path: relax |V| times (the graph is small and acyclic)
+        for fn in order:
+            for f in edges[fn]:
+                depth[f] = max(depth[f], depth[fn] + 1)
+
+    def label(fn) -> str:
+        var = getattr(fn, "variable", None)
+        if var is None:
+            return type(fn).__name__
+        return "AccumulateGrad → " + by_id.get(id(var), "×".join(map(str, var.shape)))
+
+    return [GradNode(label(fn), depth[fn], tuple(index[f] for f in edges[fn]), hasattr(fn, "variable"))
+            for fn in order]
+
+
+def draw_autograd_graph(output: torch.Tensor, names: dict[str, torch.Tensor] | None = None, title: str | None = None):
+    """Draw ``autograd_graph(output, names)`` top-down: the output's ``grad_fn`` at the top,
+    the leaves that receive ``.grad`` (``AccumulateGrad``, green) at the bottom; arrows
+    follow the gradient. Returns the figure; the boxes carry ``gid="node"``."""
+    nodes = autograd_graph(output, names)
+    levels: dict[int, list[int]] = {}
+    for i, n in enumerate(nodes):
+        levels.setdefault(n.depth, []).append(i)
+    width = max(len(v) for v in levels.values())
+    where = {i: ((k - (len(v) - 1) / 2) * 2.6, d) for d, v in levels.items() for k, i in enumerate(v)}
+    fig, ax = plt.subplots(figsize=(max(4.0, 1.9 * width + 0.6), 0.55 * len(levels) + 0.6))
+    for i, n in enumerate(nodes):
+        x, y = where[i]
+        ax.add_patch(FancyBboxPatch((x - 1.1, y - 0.22), 2.2, 0.44, boxstyle="round,pad=0.03", gid="node",
+                                    fc="#d8f0d2" if n.leaf else "#eeeeee", ec="#555555"))
+        ax.text(x, y, n.label, ha="center", va="center", fontsize=8)
+        for j in n.inputs:
+            ax.annotate("", xy=(where[j][0], where[j][1] - 0.24), xytext=(x, y + 0.24),
+                        arrowprops={"arrowstyle": "->", "color": "#1f4e8c", "lw": 1.0})
+    xs = [p[0] for p in where.values()]
+    ax.set_xlim(min(xs) - 1.3, max(xs) + 1.3)
+    ax.set_ylim(max(levels) + 0.5, -0.5)
+    ax.axis("off")
+    ax.set_title(title or "autograd 记录的计算图（箭头：梯度传回的方向）", fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,157 @@
+import matplotlib
+
+matplotlib.use("Agg")
+
+import base64  # noqa: E402
+import itertools  # noqa: E402
+import random  # noqa: E402
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from torch.nn import functional as F  # noqa: E402
+
+from companion import explorers, viz  # noqa: E402
+from companion.diagrams import output_size_or_reason  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _font():
+    viz.use_chinese_font()
+    yield
+    plt.close("all")
+
+
+def sizes(report):
+    """(companion's answer, torch's answer) from a report: a side length / a shape, or 'refused'."""
+    lines = report.splitlines()
+    ours = next(ln for ln in lines if ln.startswith("companion.")).split("→ ", 1)[1]
+    theirs = next(ln for ln in lines if "的输出形状" in ln).split("→ ", 1)[1]
+    return ours, theirs
+
+
+def agree(ours, theirs):
+    if ours.startswith("拒绝"):
+        return theirs.startswith("拒绝 — RuntimeError")
+    return theirs == f"(1, 1, {ours}, {ours})"
+
+
+def test_conv_report_works_the_formula_out_and_shows_the_floor():
+    report = explorers.conv_report(8, 3, stride=2, padding=1)
+    assert report.splitlines() == [
+        "nn.Conv2d(1, 1, kernel_size=3, stride=2, padding=1, dilation=1)，输入 1×1×8×8",
+        "公式：⌊(8 + 2·1 − 1·(3−1) − 1)/2⌋ + 1 = ⌊7/2⌋ + 1 = 4（除不尽，向下取整）",
+        "companion.conv_output_size → 4",
+        "nn.Conv2d 的输出形状      → (1, 1, 4, 4)",
+    ]
+
+
+def test_a_refusal_is_one_line_from_each_side():
+    lines = explorers.conv_report(3, 5).splitlines()
+    assert len(lines) == 4 and "分子 -2 < 0" in lines[1]
+    assert lines[2].startswith("companion.conv_output_size → 拒绝 — ValueError: kernel_size=5")
+    assert lines[3].startswith("nn.Conv2d 的输出形状      → 拒绝 — RuntimeError: Calculated padded input size")
+
+
+def test_pool_report_ceil_mode_and_the_dropped_last_window():
+    assert sizes(explorers.pool_report(7, 2)) == ("3", "(1, 1, 3, 3)")
+    report = explorers.pool_report(5, 2, 2, 1, ceil_mode=True)
+    assert "⌈5/2⌉ + 1 = 4（除不尽，向上取整）" in report and "torch 不要它：4 − 1 = 3" in report
+    assert sizes(report) == ("3", "(1, 1, 3, 3)")
+    report = explorers.pool_report(6, 2, 2, 2)
+    assert "超过了 kernel_size=2 的一半" in report and all(s.startswith("拒绝") for s in sizes(report))
+
+
+def test_companion_agrees_with_torch_everywhere_the_conv_sliders_reach():
+    ranges = [range(lo, hi + 1) for lo, hi in explorers.CONV_LIMITS.values()]
+    for n, k, s, p, d in itertools.product(*ranges):  # the report's two sources, fast
+        ours, _ = output_size_or_reason(n, k, s, p, d)
+        try:
+            theirs = F.conv2d(torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k), stride=s, padding=p, dilation=d)
+        except RuntimeError:
+            theirs = None
+        assert ours == (None if theirs is None else theirs.shape[-1]), (n, k, s, p, d)
+    for n, k, s, p, d in random.Random(0).sample(list(itertools.product(*ranges)), 60):  # the report itself
+        assert agree(*sizes(explorers.conv_report(n, k, s, p, d)))
+
+
+def _pool_cases(overhanging: bool):
+    """The pool sliders' combinations; ``overhanging``: only those whose window is longer than
+    the padded input (companion refuses them all; with ceil_mode torch keeps one window)."""
+    ranges = [range(lo, hi + 1) for lo, hi in explorers.POOL_LIMITS.values()]
+    for (n, k, s, p, d), ceil in itertools.product(itertools.product(*ranges), (False, True)):
+        if (d * (k - 1) + 1 > n + 2 * p and 2 * p <= k and ceil) == overhanging:
+            yield n, k, s, p, d, ceil
+
+
+def test_companion_agrees_with_torch_everywhere_the_pool_sliders_reach():
+    for case in _pool_cases(overhanging=False):
+        assert agree(*sizes(explorers.pool_report(*case))), case
+
+
+@pytest.mark.xfail(strict=True, reason="companion.pool_output_size refuses a ceil_mode window longer than the "
+                   "padded input; torch keeps one such window (the report flags the disagreement)")
+def test_companion_agrees_with_torch_on_overhanging_ceil_mode_windows():
+    cases = list(_pool_cases(overhanging=True))
+    assert "不一致" in explorers.pool_report(*cases[0])
+    assert all(agree(*sizes(explorers.pool_report(*case))) for case in cases)
+
+
+def test_moving_a_slider_redraws_and_reprints():
+    ex = explorers.conv_explorer(size=8, kernel_size=3, stride=2, padding=1)
+    image, report = ex.image.value, ex.report
+    assert image[:8] == b"\x89PNG\r\n\x1a\n" and "→ 4" in report and explorers.MARK in ex.box._dom_classes
+    ex.controls["size"].value = 9
+    assert ex.image.value != image and ex.report != report and "→ (1, 1, 5, 5)" in ex.report
+    assert "(1, 1, 5, 5)" in ex.text.value
+    ex.controls["kernel_size"].value = 5
+    ex.controls["dilation"].value = 3  # span 13 > 11: both refuse, the picture says so
+    assert all(s.startswith("拒绝") for s in sizes(ex.report))
+
+
+def test_the_displayed_bundle_carries_the_widget_a_picture_and_the_text():
+    ex = explorers.conv_explorer()
+    bundle, metadata = ex._repr_mimebundle_()
+    assert metadata == {explorers.MARK: True}
+    assert bundle["text/plain"] == ex.report == explorers.conv_report(8, 3)
+    assert base64.b64decode(bundle["image/png"])[:4] == b"\x89PNG"
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == ex.box.model_id
+
+
+def test_pool_explorer_defaults_the_stride_to_the_kernel_and_toggles_ceil_mode():
+    ex = explorers.pool_explorer(size=7, kernel_size=3)
+    assert ex.values == {"size": 7, "kernel_size": 3, "stride": 3, "padding": 0, "dilation": 1, "ceil_mode": False}
+    ex.controls["ceil_mode"].value = True
+    assert sizes(ex.report) == ("3", "(1, 1, 3, 3)") and "⌈4/3⌉" in ex.report
+
+
+def test_an_error_in_a_callback_is_shown_not_lost(monkeypatch):
+    ex = explorers.conv_explorer()
+    monkeypatch.setattr(ex, "_report", lambda **kw: 1 / 0)
+    ex.controls["size"].value = 9
+    assert "ZeroDivisionError" in ex.text.value
+
+
+@pytest.mark.parametrize("make, kwargs, match", [
+    (explorers.conv_explorer, {"size": 13}, "size=13 must be an integer from 3 to 12"),
+    (explorers.conv_explorer, {"stride": 0}, "stride=0"),
+    (explorers.conv_explorer, {"padding": 1.0}, "padding=1.0"),
+    (explorers.pool_explorer, {"padding": 3}, "padding=3"),
+    (explorers.pool_explorer, {"ceil_mode": 1}, "ceil_mode=1"),
+])
+def test_explorers_refuse_values_their_sliders_cannot_hold(make, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        make(**kwargs)
+
+
+def test_a_static_render_shows_the_picture_where_the_widget_cannot_run():
+    from nbconvert import HTMLExporter
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+    ex = explorers.conv_explorer()
+    data, metadata = ex._repr_mimebundle_()
+    cell = new_code_cell("explorers.conv_explorer()",
+                         outputs=[new_output("execute_result", data=data, metadata=metadata, execution_count=1)])
+    html, _ = HTMLExporter().from_notebook_node(new_notebook(cells=[cell]))  # no widget state, as stored
+    body = html.split("<body", 1)[1]
+    assert body.count('src="data:image/png;base64,') == 1 and "jupyter-widgets" not in body
