@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -84,7 +83,8 @@ def pool_output_size(
 
     ``stride`` defaults to ``kernel_size`` as in torch. ``padding`` may be at most half
     the kernel. With ``ceil_mode`` the division rounds up, but a window may not start
-    in the right padding (torch's rule).
+    in the right padding (torch's rule); then even a window longer than the padded input
+    gives one output, as long as it starts inside.
     """
     _check_int("size", size, 1)
     _check_int("kernel_size", kernel_size, 1)
@@ -96,15 +96,16 @@ def pool_output_size(
             f"padding={padding} must be at most half of kernel_size={kernel_size}"
         )
     span = dilation * (kernel_size - 1) + 1
-    if span > size + 2 * padding:
+    num = size + 2 * padding - span
+    out = (-(-num // stride) if ceil_mode else num // stride) + 1
+    if ceil_mode and (out - 1) * stride >= size + padding:
+        out -= 1
+    if out < 1:  # with ceil_mode, one window that overhangs a short input still counts (torch's rule)
         raise ValueError(
             f"kernel_size={kernel_size} (dilation={dilation}, span {span}) is larger than "
             f"the padded input {size}+2*{padding}={size + 2 * padding}"
+            + (" and ceil_mode cannot fit one window" if ceil_mode else "")
         )
-    num = size + 2 * padding - span
-    out = (math.ceil(num / stride) if ceil_mode else num // stride) + 1
-    if ceil_mode and (out - 1) * stride >= size + padding:
-        out -= 1
     return out
 
 

@@ -51,13 +51,15 @@ def test_conv_string_padding_matches_torch(size, k, d, mode):
 )
 def test_pool_output_size_matches_torch(size, k, s, p, d, ceil):
     x = torch.zeros(1, 1, size, size)
-    valid = 2 * p <= k and d * (k - 1) + 1 <= size + 2 * p
-    if not valid:
+    try:  # torch is the reference: where it refuses, companion refuses too
+        out = F.max_pool2d(x, k, stride=s, padding=p, dilation=d, ceil_mode=ceil).shape[-1]
+    except RuntimeError:
+        out = None
+    if out is None or out < 1:
         with pytest.raises(ValueError):
             pool_output_size(size, k, s, p, d, ceil)
         return
-    out = F.max_pool2d(x, k, stride=s, padding=p, dilation=d, ceil_mode=ceil)
-    assert pool_output_size(size, k, s, p, d, ceil) == out.shape[-1]
+    assert pool_output_size(size, k, s, p, d, ceil) == out
 
 
 def test_note_numbers():
