@@ -1,4 +1,5 @@
-"""Every exercise: its solution passes, wrong answers get a hint, not the answer.
+"""Every exercise of every lesson (companion/exercises.py and its two banks, exercises_00_05.py and
+exercises_06_11.py): its solution passes, wrong answers get a hint, not the answer.
 
 The solutions are the notebooks' cells tagged ``solution``; they are executed here with
 ``companion.verify`` replaced by a recorder, so each solution is checked twice: by nbval in
@@ -17,7 +18,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from companion.checker import evaluate
-from companion.exercises import EXERCISES, Exercise
+from companion.exercises import EXERCISES
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -85,10 +86,3 @@ def test_every_exercise_is_used_by_a_notebook_and_each_notebook_has_exercises():
         assert len(keys) >= 2, f"{path.name} has fewer than 2 checked exercises"
         used |= keys
     assert used == set(EXERCISES)
-
-
-def test_a_float_exercise_states_its_decimals():
-    with pytest.raises(ValueError, match="states its decimals"):
-        Exercise("zz.f", "?", lambda: 1.0, lambda a, e: "", kind="float")
-    with pytest.raises(ValueError, match="kind='text'"):
-        Exercise("zz.t", "?", lambda: 1, lambda a, e: "", kind="text")
