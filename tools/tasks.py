@@ -113,14 +113,56 @@ def portable_command(extra: list[str], cpus: int | None = None) -> tuple[list[st
     return test_command([*extra] if named else [*extra, "notebooks"], cpus=cpus, base_env=base)
 
 
+#: a notebook whose second cell prints round-off digits and whose third prints a bound
+ROUNDOFF_CELLS = [
+    "import torch\ntorch.manual_seed(0)\nx = torch.randn(100_000)\nexact = x.double().sum().item()",
+    'print(f"sum = {x.sum().item():.6f}")',  # the float32 sum's round-off shows in the 3rd decimal
+    'print("float32 sum within 1e-2 of the exact one:", abs(x.sum().item() - exact) < 1e-2)',
+]
+
+
+def portable_self_check() -> str | None:
+    """Show that the portable check catches what it is for: a notebook whose stored outputs come
+    from this machine's native kernels must fail on the cell that prints round-off digits and
+    pass on the one that prints a bound. Returns None when it does, else what went wrong."""
+    import tempfile
+
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from tools import notebooks
+
+    with tempfile.TemporaryDirectory(prefix="portable-check-") as folder:
+        path = Path(folder) / "roundoff.ipynb"
+        cells = [new_code_cell(c) for c in ROUNDOFF_CELLS]
+        nbformat.write(new_notebook(cells=cells, metadata={"kernelspec": notebooks.KERNELSPEC}), path)
+        notebooks.write(notebooks.execute(path), path)  # stored outputs from the native kernels
+        cmd, env = portable_command(["-n", "0", "--nbval-current-env", "-q", str(path)])
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    if proc.returncode != 0 and "1 failed, 2 passed" in proc.stdout and "::Cell 1" in proc.stdout:
+        return None
+    return "expected the round-off cell to fail and the bound to pass; pytest said: " + proc.stdout.strip()[-400:]
+
+
 def test_portable(extra: list[str]) -> int:
     cmd, env = portable_command(extra)
     probe = "import torch; print(torch.backends.cpu.get_cpu_capability())"
+    native = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip()
     capability = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True).stdout.strip()
     if capability != "DEFAULT":
         print(f"test-portable: torch still uses {capability or 'an unknown'} kernels with ATEN_CPU_CAPABILITY=default; "
               "this check needs its scalar kernels", file=sys.stderr)
         return 2
+    if native == "DEFAULT":
+        print("test-portable: this machine's native kernels are the scalar ones, so the self-check has nothing to "
+              "compare; the lessons are still checked with one thread", flush=True)
+    else:
+        problem = portable_self_check()
+        if problem:
+            print(f"test-portable: FAILED its self-check: {problem}", file=sys.stderr)
+            return 1
+        print(f"test-portable: self-check passed (a printed round-off digit fails here; native kernels: {native})",
+              flush=True)
     settings = " ".join(f"{k}={v}" for k, v in PORTABLE_ENV.items())
     print(f"test-portable: strict nbval with {settings} (torch kernels: {capability})", flush=True)
     return subprocess.call(cmd, cwd=ROOT, env=env)
