@@ -121,7 +121,7 @@ EXAMPLES = Recipe("examples", optimizer="adadelta", lr=1.0, batch_size=64, epoch
 RECIPES = {r.name: r for r in (COURSE, EXAMPLES)}
 #: first-stage epochs on the embedded sample: its 4,000 training digits are 15× fewer than MNIST's
 #: 60,000, so a pass over them is 15× shorter and the sample takes more passes
-SAMPLE_EPOCHS = 4
+SAMPLE_EPOCHS = 3
 
 
 def make_optimizer(model: nn.Module, r: Recipe) -> torch.optim.Optimizer:

@@ -82,3 +82,14 @@ def test_test_portable_runs_its_self_check_first(monkeypatch, capsys):
     monkeypatch.setattr(tasks.subprocess, "run", run)
     assert tasks.test_portable([]) == 1 and calls == ["self-check"]
     assert "FAILED its self-check: it passed everything" in capsys.readouterr().err
+
+
+def test_a_whole_run_starts_the_shared_training_runs_at_once(monkeypatch):
+    started = []
+    monkeypatch.setattr(tasks.subprocess, "Popen", lambda cmd, **kw: started.append((cmd, kw["env"])) or "proc")
+    env = {"OMP_NUM_THREADS": "1"}
+    assert tasks.warm_experiments([], env) == "proc" and "controlled_runs()" in started[0][0][-1]
+    assert started[0][1] is env  # the workers' environment: the same cache key
+    assert tasks.warm_experiments(["-x", "-n", "0"], env) == "proc"
+    assert tasks.warm_experiments(["tests/test_shapes.py"], env) is None  # named tests: no head start
+    assert tasks.warm_experiments(["notebooks/03_conv1.ipynb"], env) is None

@@ -101,9 +101,32 @@ def test_command(extra: list[str], cpus: int | None = None, base_env: dict[str, 
     return cmd + list(extra), env
 
 
+def warm_experiments(extra: list[str], env: dict[str, str]) -> subprocess.Popen | None:
+    """Start the controlled training runs that lesson 10, the ledger and their tests share
+    (``companion.experiments``, about a minute) in the background, with the workers' own
+    environment, so that they are ready or under way when the first worker asks: a worker
+    that asks waits for them instead of running them a second time, and without this head
+    start it would sit idle. Only for a whole run (no tests named in ``extra``)."""
+    if any(not a.startswith("-") and (a.endswith((".py", ".ipynb")) or "::" in a or (ROOT / a).exists())
+           for a in extra):
+        return None
+    code = "from companion import experiments; experiments.controlled_runs()"
+    return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _run_with_warm_start(cmd: list[str], env: dict[str, str], extra: list[str]) -> int:
+    warm = warm_experiments(extra, env)
+    try:
+        return subprocess.call(cmd, cwd=ROOT, env=env)
+    finally:
+        if warm is not None:
+            warm.wait()  # done by now: the last worker that needed it waited for it
+
+
 def test(extra: list[str]) -> int:
     cmd, env = test_command(extra)
-    return subprocess.call(cmd, cwd=ROOT, env=env)
+    return _run_with_warm_start(cmd, env, extra)
 
 
 def portable_command(extra: list[str], cpus: int | None = None) -> tuple[list[str], dict[str, str]]:
@@ -165,7 +188,7 @@ def test_portable(extra: list[str]) -> int:
               flush=True)
     settings = " ".join(f"{k}={v}" for k, v in PORTABLE_ENV.items())
     print(f"test-portable: strict nbval with {settings} (torch kernels: {capability})", flush=True)
-    return subprocess.call(cmd, cwd=ROOT, env=env)
+    return _run_with_warm_start(cmd, env, extra)
 
 
 def lint() -> int:
