@@ -98,7 +98,7 @@ def dropout_overfitting() -> Verdict:
     return Verdict(
         _verdict(n),
         f"受控训练中（同样的数据、预算与种子，只改 dropout），有 dropout 时训练/测试损失的差距在 "
-        f"{n}/{len(experiments.SEEDS)} 个种子上更小：训练损失更高，测试损失相近或更低（数值见第 10 课）",
+        f"{n}/{len(experiments.SEEDS)} 个种子上更小（数值见第 10 课）",
     )
 
 
