@@ -6,7 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -17,12 +16,11 @@ def test_there_are_cpu_and_cuda_workflows():
     assert {p.name for p in WORKFLOWS} == {"ci.yml", "cuda.yml"}
 
 
-@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
-def test_workflow_matches_the_schema(path):
+def test_every_workflow_matches_the_schema():
     exe = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent)) or shutil.which("check-jsonschema")
     assert exe, "check-jsonschema is part of the dev extra"
-    proc = subprocess.run(
-        [exe, "--builtin-schema", "vendor.github-workflows", str(path)], capture_output=True, text=True
+    proc = subprocess.run(  # one run checks every file
+        [exe, "--builtin-schema", "vendor.github-workflows", *map(str, WORKFLOWS)], capture_output=True, text=True
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
