@@ -1,6 +1,11 @@
-"""Fixtures shared by the unit tests: real sample digits, and MNIST folders made from them."""
+"""Fixtures shared by the unit tests: real sample digits, MNIST folders made from them, and
+figures drawn off screen in the lessons' font."""
 
 from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")  # figures are drawn off screen in every test
 
 from pathlib import Path
 
@@ -52,3 +57,15 @@ def tiny_mnist(tmp_path):
 def fake_mnist():
     """``write_fake_mnist`` as a fixture: ``fake_mnist(folder, n_train=…, n_test=…, gz=…)``."""
     return write_fake_mnist
+
+
+@pytest.fixture
+def figures():
+    """Draw in the lessons' Chinese font; close every figure afterwards."""
+    import matplotlib.pyplot as plt
+
+    from companion import viz
+
+    viz.use_chinese_font()
+    yield
+    plt.close("all")

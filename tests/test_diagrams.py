@@ -1,26 +1,14 @@
-import matplotlib
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+from torch.nn import functional as F
 
-matplotlib.use("Agg")
+from companion import DigitRecognizer, conv_output_size, diagrams, trace_shapes
+from companion.shapes import window_cells
 
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from torch import nn  # noqa: E402
-from torch.nn import functional as F  # noqa: E402
-
-from companion import DigitRecognizer, conv_output_size, diagrams, trace_shapes  # noqa: E402
-from companion.shapes import window_cells  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _close():
-    from companion import viz
-
-    viz.use_chinese_font()
-    yield
-    plt.close("all")
+pytestmark = pytest.mark.usefixtures("figures")
 
 
 def cells(ax, gid):

@@ -1,25 +1,15 @@
-import matplotlib
+import base64
+import itertools
+import random
 
-matplotlib.use("Agg")
+import pytest
+import torch
+from torch.nn import functional as F
 
-import base64  # noqa: E402
-import itertools  # noqa: E402
-import random  # noqa: E402
+from companion import explorers
+from companion.diagrams import output_size_or_reason
 
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from torch.nn import functional as F  # noqa: E402
-
-from companion import explorers, viz  # noqa: E402
-from companion.diagrams import output_size_or_reason  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _font():
-    viz.use_chinese_font()
-    yield
-    plt.close("all")
+pytestmark = pytest.mark.usefixtures("figures")
 
 
 def sizes(report):

@@ -1,18 +1,10 @@
 import matplotlib
+import pytest
+import torch
 
-matplotlib.use("Agg")
+from companion import viz
 
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-
-from companion import viz  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _close():
-    yield
-    plt.close("all")
+pytestmark = pytest.mark.usefixtures("figures")
 
 
 def test_chinese_font_is_registered():
