@@ -3,6 +3,7 @@
     python benchmarks/train_speed.py MNIST_FOLDER [--seeds 1 2 3] [--epochs 4] [--device cpu]
                                                   [--recipes examples course] [--threads N]
                                                   [--evals-per-epoch 4] [--stop-at-target]
+                                                  [--amp auto|on|off]
 
 Both recipes run in this one process, seed by seed, alternating, so that they share the
 machine's conditions. Per recipe and seed it prints the training seconds until the test
@@ -18,7 +19,9 @@ at the end the ratio of the mean times.
   tensors on the device, shuffled by index permutation; AdamW with a one-cycle schedule while
   every layer learns (conv1 frozen after a quarter of it), then a stage that trains only fc1
   and fc2 on the pooled feature maps, computed once (their computation counts as training);
-  the two stages' learning rates, dropout rates and batch sizes are printed at the start.
+  the two stages' learning rates, dropout rates and batch sizes are printed at the start, and
+  the number format: bf16 autocast where ``companion.device.use_bf16`` chooses it (CUDA GPUs
+  with bf16, CPUs with native bf16), float32 elsewhere; ``--amp on|off`` overrides the choice.
 
 Both are evaluated ``--evals-per-epoch`` times per epoch (default 4), so that the time to
 99 % is resolved equally finely for both.
@@ -48,6 +51,7 @@ sys.path.insert(0, str(ROOT))
 
 from companion import get_device  # noqa: E402
 from companion import mnist as cm  # noqa: E402
+from companion.device import use_bf16  # noqa: E402
 from companion.evaluate import evaluate  # noqa: E402
 from companion.history import History  # noqa: E402
 from companion.model import build_model, make_model  # noqa: E402
@@ -143,10 +147,11 @@ def run_examples(root: Path, seed: int, epochs: int, device: torch.device, test_
     return history
 
 
-def run_course(digits: cm.Digits, seed: int, epochs: float | None, evals: int, device: torch.device) -> History:
+def run_course(digits: cm.Digits, seed: int, epochs: float | None, evals: int, device: torch.device,
+               amp: bool | None = None) -> History:
     model = make_model("fixed", seed).to(device)
     history = fit(model, digits.x_train, digits.y_train, digits.x_test, digits.y_test, recipe=COURSE,
-                     epochs=epochs, seed=seed, device=device, evals_per_epoch=evals, progress=False)
+                  epochs=epochs, seed=seed, device=device, evals_per_epoch=evals, progress=False, amp=amp)
     for e, s, a in zip(history.epoch, history.seconds, history.test_acc):
         print(f"  course   seed {seed} epoch {e:.3f}: test accuracy {100 * a:.2f}%  training {s:.1f} s", flush=True)
     return history
@@ -169,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stop-at-target", action="store_true",
                         help="stop the examples recipe once it reaches 99.0%% (its final accuracy is then that)")
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)")
+    parser.add_argument("--amp", choices=("auto", "on", "off"), default="auto",
+                        help="bf16 autocast for the course recipe: auto (companion.device.use_bf16, default), on, off")
     args = parser.parse_args(argv)
 
     if args.threads:
@@ -184,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"python {platform.python_version()}; load average at start {_load_avg()}")
     print(f"data {digits.description}")
     print(f"course recipe {COURSE}")
+    amp = {"auto": None, "on": True, "off": False}[args.amp]
+    print(f"course recipe computes in {'bf16 autocast' if use_bf16(device, amp) else 'float32'} "
+          f"(--amp {args.amp}; CPU capability {torch.backends.cpu.get_cpu_capability()})")
     print(flush=True)
 
     examples_seeds = args.examples_seeds or args.seeds
@@ -198,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
                                                          args.evals_per_epoch, args.stop_at_target)
                 elif recipe == "course" and seed in args.seeds:
                     print(f"[course, seed {seed}] load average {_load_avg()}", flush=True)
-                    results[recipe][seed] = run_course(digits, seed, args.course_epochs, args.evals_per_epoch, device)
+                    results[recipe][seed] = run_course(digits, seed, args.course_epochs, args.evals_per_epoch, device,
+                                                            amp)
 
     print(f"\nload average at the end {_load_avg()}")
     print(f"\n{'recipe':9s} {'seed':>4s} {'time to 99.0%':>14s} {'at epoch':>9s} {'final acc':>10s} "

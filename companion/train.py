@@ -1,8 +1,10 @@
 """Training the DigitRecognizer: ``fit`` runs a recipe over data held on the device.
 
 The loop keeps the whole data set as two tensors on the device (MNIST is 188 MB as float32)
-and shuffles by drawing a fresh index permutation each epoch, instead of assembling every
-batch sample by sample through a ``DataLoader``. A recipe has up to two stages: the whole
+and shuffles by drawing a fresh index permutation on the device each epoch, instead of
+assembling every batch sample by sample through a ``DataLoader``. Nothing in a step waits
+for the device: the loss is summed there, and the clock (with one CUDA synchronisation) is
+read only when the model is evaluated. A recipe has up to two stages: the whole
 network learns; then, if the recipe has ``head_epochs``, only fc1 and fc2 learn, on the
 pooled feature maps computed once (see ``companion.recipes.Recipe``).
 """
@@ -145,7 +147,7 @@ def fit(
     per_head_epoch = math.ceil(n / head_size)
     total2 = round(r.head_epochs * per_head_epoch)  # steps in which only fc1 and fc2 learn
     torch.manual_seed(seed)  # dropout masks
-    gen = torch.Generator().manual_seed(seed)  # shuffling, on the CPU for every device
+    gen = torch.Generator(device=device).manual_seed(seed)  # shuffling, drawn where the data are
     freeze_at: dict[int, list[nn.Module]] = {}
     for name, fraction in r.freeze:
         freeze_at.setdefault(round(fraction * total1), []).append(getattr(model, name))
@@ -156,7 +158,7 @@ def fit(
     rates = (model.dropout1.p, model.dropout2.p)
     if r.dropout is not None:
         model.dropout1.p, model.dropout2.p = r.dropout
-    trained, step = 0.0, 0
+    trained, step, t0 = 0.0, 0, 0.0
 
     def freeze(layers) -> None:
         for layer in layers:
@@ -172,14 +174,28 @@ def fit(
         opt.step()
         return loss
 
-    def finish_step(loss: torch.Tensor, t0: float) -> None:
-        nonlocal trained, step
+    def finish_step(loss: torch.Tensor) -> None:
+        nonlocal step
         rec.add(loss)
         step += 1
+        bar.update(1)
+
+    def start_clock() -> None:
+        nonlocal t0
+        t0 = time.perf_counter()
+
+    def stop_clock() -> None:
+        """Add the time since ``start_clock`` to the training time, once the device has finished."""
+        nonlocal trained
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         trained += time.perf_counter() - t0
-        bar.update(1)
+
+    def record(epoch: float, lr: float) -> bool:
+        stop_clock()
+        stop = rec.record(step, epoch, trained, lr)  # evaluating is not training time
+        start_clock()
+        return stop
 
     model.train()
     try:
@@ -188,10 +204,10 @@ def fit(
         sched = make_scheduler(opt, r, total1)
         marks = _marks(per_epoch, evals_per_epoch)
         stop = False
+        start_clock()
         while step < total1 and not stop:
-            perm = torch.randperm(n, generator=gen).to(device)
+            perm = torch.randperm(n, generator=gen, device=device)
             for batch in range(1, per_epoch + 1):
-                t0 = time.perf_counter()
                 freeze(freeze_at.get(step, ()))
                 loss = train_step(
                     lambda idx: model(x[idx]), perm[(batch - 1) * r.batch_size : batch * r.batch_size], opt
@@ -199,34 +215,30 @@ def fit(
                 lr = opt.param_groups[0]["lr"]
                 if r.schedule == "onecycle" or (r.schedule == "step" and batch == per_epoch):
                     sched.step()
-                finish_step(loss, t0)
+                finish_step(loss)
                 if batch in marks or step == total1:
-                    stop = rec.record(step, step / per_epoch, trained, lr)
+                    stop = record(step / per_epoch, lr)
                 if step == total1 or stop:
                     break
 
         # stage 2: both convolutions frozen; fc1 and fc2 learn on feature maps computed once
         if total2 and not stop:
-            t0 = time.perf_counter()
             freeze([model.conv1, model.conv2])
             opt, sched = head_optimizer(model, r, total2)
             with autocast(device, bf16):
-                feats = features(model, x)  # float32, whatever autocast computed in
-            trained += time.perf_counter() - t0  # computing the features is training time
+                feats = features(model, x)  # float32, whatever autocast computed in; training time
             marks = _marks(per_head_epoch, evals_per_epoch)
             while step < total1 + total2 and not stop:
-                perm = torch.randperm(n, generator=gen).to(device)
+                perm = torch.randperm(n, generator=gen, device=device)
                 for batch in range(1, per_head_epoch + 1):
-                    t0 = time.perf_counter()
                     loss = train_step(
                         lambda idx: head(model, feats[idx]), perm[(batch - 1) * head_size : batch * head_size], opt
                     )
                     lr = opt.param_groups[0]["lr"]
                     sched.step()
-                    finish_step(loss, t0)
+                    finish_step(loss)
                     if batch in marks or step == total1 + total2:
-                        epoch = total1 / per_epoch + (step - total1) / per_head_epoch
-                        stop = rec.record(step, epoch, trained, lr)
+                        stop = record(total1 / per_epoch + (step - total1) / per_head_epoch, lr)
                     if step == total1 + total2 or stop:
                         break
     finally:

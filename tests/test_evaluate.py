@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from companion.evaluate import confusion_matrix, evaluate, predict_labels
+from companion.evaluate import confusion_matrix, evaluate, predict_labels, scores
 from companion.model import make_model
 
 
@@ -33,6 +33,22 @@ def test_evaluate_predict_and_confusion(tiny):
 def test_confusion_matrix_refuses_what_are_not_classes(y_true, y_pred, words):
     with pytest.raises(ValueError, match=words):
         confusion_matrix(torch.tensor(y_true), torch.tensor(y_pred))
+
+
+def test_scores_on_the_cpu_hand_the_model_back_as_it_came(tiny):
+    x = tiny[0][:40]
+    model = make_model("fixed", seed=0).train()
+    before = {name: (p, p.data, p.stride()) for name, p in model.named_parameters()}
+    with torch.no_grad():
+        model.eval()
+        plain = model(x)
+        model.train()
+    s = scores(model, x, batch_size=16)
+    assert model.training  # its mode is put back
+    for name, p in model.named_parameters():  # the same tensors, laid out as before
+        param, data, stride = before[name]
+        assert p is param and p.data.data_ptr() == data.data_ptr() and p.stride() == stride
+    assert (s - plain).abs().max().item() < 1e-5 and torch.equal(s.argmax(1), plain.argmax(1))
 
 
 def test_confusion_matrix_classes_and_numpy_labels():

@@ -1,6 +1,7 @@
 """companion/train.py: the training loop, its two stages, and what it hands back. Small and fast."""
 
 import math
+import time
 import warnings
 
 import pytest
@@ -31,6 +32,22 @@ def test_fit_records_history_and_learns_something(tiny):
     assert all(0.0 <= a <= 1.0 for a in h.test_acc) and all(math.isfinite(v) for v in h.train_loss)
     assert not torch.equal(before, _weights(model)) and not model.training
     assert h.lr[-1] < recipe.lr / 100  # one-cycle ends near zero
+
+def test_time_spent_evaluating_is_not_training_time(tiny):
+    x, y, xt, yt = tiny
+    pause = 0.2
+
+    def slow_callback(history):
+        time.sleep(pause)
+
+    t0 = time.perf_counter()
+    h = fit(make_model(), x, y, xt, yt, recipe=COURSE.with_(batch_size=32, head_batch_size=64, head_epochs=1.0),
+            epochs=1, evals_per_epoch=2, progress=False, callback=slow_callback)
+    wall = time.perf_counter() - t0
+    assert len(h) >= 4 and h.epoch[-1] == 2.0  # both stages, evaluated twice each
+    assert 0 < h.seconds[0] and all(b > a for a, b in zip(h.seconds, h.seconds[1:]))  # every segment counted
+    assert h.seconds[-1] <= wall - pause * len(h)  # the callbacks' pauses are not
+
 
 def test_fit_is_deterministic_for_a_seed(tiny):
     x, y, _, _ = tiny
