@@ -26,3 +26,22 @@ def pytest_configure(config):
         config.option.nbval_kernel_startup_timeout = 120
         if not config.option.nbval_sanitize_with and not config.option.sanitize_with:
             config.option.nbval_sanitize_with = str(ROOT / "tests" / "sanitize.cfg")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Longest first: the notebooks before the unit tests, the notebook with the most cells
+    first, each notebook's cells in their own order. pytest-xdist (``--dist loadscope``) hands
+    out whole notebooks in this order, so the longest lesson starts at once instead of last,
+    while the other worker takes the many short tests."""
+    files: dict[str, int] = {}
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        files[path] = files.get(path, 0) + 1
+    first_seen = {path: n for n, path in enumerate(files)}
+
+    def order(item):
+        path = item.nodeid.split("::", 1)[0]
+        notebook = path.endswith(".ipynb")
+        return (0 if notebook else 1, -files[path] if notebook else 0, first_seen[path])
+
+    items.sort(key=order)  # stable: the cells of a notebook keep their order

@@ -70,8 +70,15 @@ REPORT_JS = """
 const done = arguments[arguments.length - 1];
 (async () => {
   const panel = window.jupyterapp.shell.currentWidget;
-  for (let k = 0; k < 50; k++) {  // pictures decode asynchronously
-    if ([...document.querySelectorAll('.jp-OutputArea-output img')].every(img => img.complete)) break;
+  const shown = cell => [...cell.node.querySelectorAll('.jp-OutputArea-output img')]
+    .filter(i => i.complete && i.naturalWidth > 0).length;
+  const wanted = cell => cell.model.outputs.toJSON().filter(o => o.data && o.data['image/png']).length;
+  // outputs are attached and pictures decoded asynchronously, later on a busy machine: wait (at
+  // most 30 s) until every code cell shows as many pictures as its outputs hold
+  for (const until = Date.now() + 30000; Date.now() < until;) {
+    if (panel.content.widgets.every(c => c.model.type !== 'code' || shown(c) >= wanted(c))) break;
+    const imgs = [...document.querySelectorAll('.jp-OutputArea-output img')];
+    await Promise.race([Promise.allSettled(imgs.map(i => i.decode())), new Promise(r => setTimeout(r, 2000))]);
     await new Promise(r => setTimeout(r, 200));
   }
   await document.fonts.ready;
@@ -81,9 +88,8 @@ const done = arguments[arguments.length - 1];
     const outputs = m.outputs.toJSON();
     out.executionCount = m.executionCount;
     out.errors = outputs.filter(o => o.output_type === 'error').map(o => `${o.ename}: ${o.evalue}`);
-    out.imageOutputs = outputs.filter(o => o.data && o.data['image/png']).length;
-    out.imagesShown = [...cell.node.querySelectorAll('.jp-OutputArea-output img')]
-      .filter(i => i.complete && i.naturalWidth > 0).length;
+    out.imageOutputs = wanted(cell);
+    out.imagesShown = shown(cell);
     return out;
   });
   const toasts = [...document.querySelectorAll('.Toastify__toast')].map(t => t.textContent).join(' ');
