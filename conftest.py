@@ -6,6 +6,7 @@ that names a single notebook (``pytest --nbval notebooks/03_conv1.ipynb``)."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -28,20 +29,32 @@ def pytest_configure(config):
             config.option.nbval_sanitize_with = str(ROOT / "tests" / "sanitize.cfg")
 
 
+#: a scope that mentions these reads the controlled runs of ``companion.experiments``, which
+#: ``make test`` starts computing in the background (about a minute of one core)
+_SHARED_RUNS = re.compile(r"\b(experiments|claims)\b")
+
+
 def pytest_collection_modifyitems(session, config, items):
-    """Longest first: the notebooks before the unit tests, the notebook with the most cells
-    first, each notebook's cells in their own order. pytest-xdist (``--dist loadscope``) hands
-    out whole notebooks in this order, so the longest lesson starts at once instead of last,
-    while the other worker takes the many short tests."""
+    """Longest first, the shared runs last: the notebooks before the unit tests, the notebook
+    with the most cells first; then whatever reads the controlled runs (lessons 10 and 11, the
+    ledger's and the runs' tests), so that the background computation has finished when they
+    start instead of keeping a worker waiting. Each notebook's cells keep their order.
+    ``make test`` hands out whole files in this order (``--dist loadscope --no-loadscope-reorder``)."""
     files: dict[str, int] = {}
     for item in items:
         path = item.nodeid.split("::", 1)[0]
         files[path] = files.get(path, 0) + 1
     first_seen = {path: n for n, path in enumerate(files)}
+    shared = {}
+    for path in files:
+        try:
+            shared[path] = bool(_SHARED_RUNS.search((ROOT / path).read_text(encoding="utf-8")))
+        except OSError:
+            shared[path] = False
 
     def order(item):
         path = item.nodeid.split("::", 1)[0]
         notebook = path.endswith(".ipynb")
-        return (0 if notebook else 1, -files[path] if notebook else 0, first_seen[path])
+        return (shared[path], 0 if notebook else 1, -files[path] if notebook else 0, first_seen[path])
 
     items.sort(key=order)  # stable: the cells of a notebook keep their order

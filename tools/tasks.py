@@ -83,19 +83,20 @@ def test_command(extra: list[str], cpus: int | None = None, base_env: dict[str, 
     """The pytest command line and environment of ``make test``.
 
     With two or more CPUs (and pytest-xdist installed) the tests run in one worker per CPU,
-    each notebook whole in one worker (``--dist loadscope``), every worker single-threaded so
-    the workers do not fight over the cores. ``-n``/``--numprocesses`` in ``extra`` wins.
+    each notebook whole in one worker (``--dist loadscope``), handed out in the order
+    ``conftest.py`` gives them, every worker single-threaded so the workers do not fight over
+    the cores. ``-n``/``--numprocesses`` in ``extra`` wins.
     """
     import importlib.util
 
     from tools.notebooks import kernel_env
 
     cpus = (os.cpu_count() or 1) if cpus is None else cpus
-    cmd = [sys.executable, "-m", "pytest", "--nbval", "-p", "no:cacheprovider"]
+    cmd = [sys.executable, "-m", "pytest", "-p", "tools.pytest_startup", "--nbval", "-p", "no:cacheprovider"]
     env = kernel_env("cpu", base_env)
     chosen = any(a == "-n" or a.startswith(("-n=", "--numprocesses")) for a in extra)
     if cpus >= 2 and not chosen and importlib.util.find_spec("xdist") is not None:
-        cmd += ["-n", str(cpus), "--dist", "loadscope"]
+        cmd += ["-n", str(cpus), "--dist", "loadscope", "--no-loadscope-reorder"]  # conftest.py's order
         for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             env.setdefault(var, "1")
     return cmd + list(extra), env
