@@ -158,7 +158,7 @@ def fit(
     rates = (model.dropout1.p, model.dropout2.p)
     if r.dropout is not None:
         model.dropout1.p, model.dropout2.p = r.dropout
-    trained, step, t0 = 0.0, 0, 0.0
+    trained, step = 0.0, 0
 
     def freeze(layers) -> None:
         for layer in layers:
@@ -180,21 +180,15 @@ def fit(
         step += 1
         bar.update(1)
 
-    def start_clock() -> None:
-        nonlocal t0
-        t0 = time.perf_counter()
-
-    def stop_clock() -> None:
-        """Add the time since ``start_clock`` to the training time, once the device has finished."""
-        nonlocal trained
+    def record(epoch: float, lr: float) -> bool:
+        """Add the time since ``t0`` to the training time once the device has finished, evaluate
+        (not training time), and restart the clock."""
+        nonlocal trained, t0
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         trained += time.perf_counter() - t0
-
-    def record(epoch: float, lr: float) -> bool:
-        stop_clock()
-        stop = rec.record(step, epoch, trained, lr)  # evaluating is not training time
-        start_clock()
+        stop = rec.record(step, epoch, trained, lr)
+        t0 = time.perf_counter()
         return stop
 
     model.train()
@@ -204,7 +198,7 @@ def fit(
         sched = make_scheduler(opt, r, total1)
         marks = _marks(per_epoch, evals_per_epoch)
         stop = False
-        start_clock()
+        t0 = time.perf_counter()
         while step < total1 and not stop:
             perm = torch.randperm(n, generator=gen, device=device)
             for batch in range(1, per_epoch + 1):
