@@ -3,7 +3,8 @@
     python benchmarks/train_speed.py MNIST_FOLDER [--seeds 1 2 3] [--epochs 4] [--device cpu]
                                                   [--recipes examples course] [--threads N]
                                                   [--evals-per-epoch 4] [--stop-at-target]
-                                                  [--amp auto|on|off]
+                                                  [--amp auto|on|off] [--channels-last auto|on|off]
+                                                  [--batch-size B] [--head-batch-size B] [--lr LR] [--head-lr LR]
 
 Both recipes run in this one process, seed by seed, alternating, so that they share the
 machine's conditions. Per recipe and seed it prints the training seconds until the test
@@ -22,6 +23,10 @@ at the end the ratio of the mean times.
   the two stages' learning rates, dropout rates and batch sizes are printed at the start, and
   the number format: bf16 autocast where ``companion.device.use_bf16`` chooses it (CUDA GPUs
   with bf16, CPUs with native bf16), float32 elsewhere; ``--amp on|off`` overrides the choice.
+
+``--batch-size``, ``--head-batch-size``, ``--lr`` and ``--head-lr`` change the course recipe's
+two stages (to probe, say, larger batches on a GPU, with the learning rates scaled to them);
+the recipe printed at the start is the one that ran.
 
 Both are evaluated ``--evals-per-epoch`` times per epoch (default 4), so that the time to
 99 % is resolved equally finely for both.
@@ -55,7 +60,7 @@ from companion.device import use_bf16  # noqa: E402
 from companion.evaluate import evaluate  # noqa: E402
 from companion.history import History  # noqa: E402
 from companion.model import build_model, make_model  # noqa: E402
-from companion.recipes import COURSE  # noqa: E402
+from companion.recipes import COURSE, Recipe  # noqa: E402
 from companion.train import fit  # noqa: E402
 
 TARGET = 0.99
@@ -148,10 +153,11 @@ def run_examples(root: Path, seed: int, epochs: int, device: torch.device, test_
 
 
 def run_course(digits: cm.Digits, seed: int, epochs: float | None, evals: int, device: torch.device,
-               amp: bool | None = None) -> History:
+               amp: bool | None = None, recipe: Recipe = COURSE, channels_last: bool | None = None) -> History:
     model = make_model("fixed", seed).to(device)
-    history = fit(model, digits.x_train, digits.y_train, digits.x_test, digits.y_test, recipe=COURSE,
-                  epochs=epochs, seed=seed, device=device, evals_per_epoch=evals, progress=False, amp=amp)
+    history = fit(model, digits.x_train, digits.y_train, digits.x_test, digits.y_test, recipe=recipe,
+                  epochs=epochs, seed=seed, device=device, evals_per_epoch=evals, progress=False, amp=amp,
+                  channels_last=channels_last)
     for e, s, a in zip(history.epoch, history.seconds, history.test_acc):
         print(f"  course   seed {seed} epoch {e:.3f}: test accuracy {100 * a:.2f}%  training {s:.1f} s", flush=True)
     return history
@@ -176,7 +182,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)")
     parser.add_argument("--amp", choices=("auto", "on", "off"), default="auto",
                         help="bf16 autocast for the course recipe: auto (companion.device.use_bf16, default), on, off")
+    parser.add_argument("--channels-last", choices=("auto", "on", "off"), default="auto",
+                        help="channels-last memory layout for the course recipe: auto (fit's choice: on for the CPU, "
+                        "off for CUDA; default), on, off")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help=f"the course recipe's first-stage batch size (default {COURSE.batch_size})")
+    parser.add_argument("--head-batch-size", type=int, default=None,
+                        help=f"the course recipe's head-stage batch size (default {COURSE.head_batch_size})")
+    parser.add_argument("--lr", type=float, default=None,
+                        help=f"the course recipe's first-stage peak learning rate (default {COURSE.lr:g})")
+    parser.add_argument("--head-lr", type=float, default=None,
+                        help=f"the course recipe's head-stage learning rate (default {COURSE.head_lr:g})")
     args = parser.parse_args(argv)
+    changes = {field: value for field, value in (("batch_size", args.batch_size), ("head_batch_size",
+               args.head_batch_size), ("lr", args.lr), ("head_lr", args.head_lr)) if value is not None}
+    try:
+        recipe = COURSE.with_(**changes)
+    except ValueError as err:
+        parser.error(str(err))
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -190,8 +213,12 @@ def main(argv: list[str] | None = None) -> int:
           + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""))
     print(f"python {platform.python_version()}; load average at start {_load_avg()}")
     print(f"data {digits.description}")
-    print(f"course recipe {COURSE}")
+    print(f"course recipe {recipe}" + (f" (changed: {', '.join(changes)})" if changes else ""))
     amp = {"auto": None, "on": True, "off": False}[args.amp]
+    channels_last = {"auto": None, "on": True, "off": False}[args.channels_last]
+    layout = device.type == "cpu" if channels_last is None else channels_last
+    print(f"course recipe lays out images {'channels-last' if layout else 'contiguous (NCHW)'} "
+          f"(--channels-last {args.channels_last})")
     print(f"course recipe computes in {'bf16 autocast' if use_bf16(device, amp) else 'float32'} "
           f"(--amp {args.amp}; CPU capability {torch.backends.cpu.get_cpu_capability()})")
     print(flush=True)
@@ -201,27 +228,27 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="mnist-tv-") as tmp:
         root = torchvision_root(args.folder, Path(tmp)) if "examples" in args.recipes else None
         for seed in sorted(set(args.seeds) | set(examples_seeds)):
-            for recipe in args.recipes:
-                if recipe == "examples" and seed in examples_seeds:
+            for name in args.recipes:
+                if name == "examples" and seed in examples_seeds:
                     print(f"[examples, seed {seed}] load average {_load_avg()}", flush=True)
-                    results[recipe][seed] = run_examples(root, seed, args.epochs, device, digits.x_test, digits.y_test,
+                    results[name][seed] = run_examples(root, seed, args.epochs, device, digits.x_test, digits.y_test,
                                                          args.evals_per_epoch, args.stop_at_target)
-                elif recipe == "course" and seed in args.seeds:
+                elif name == "course" and seed in args.seeds:
                     print(f"[course, seed {seed}] load average {_load_avg()}", flush=True)
-                    results[recipe][seed] = run_course(digits, seed, args.course_epochs, args.evals_per_epoch, device,
-                                                            amp)
+                    results[name][seed] = run_course(digits, seed, args.course_epochs, args.evals_per_epoch, device,
+                                                          amp, recipe, channels_last)
 
     print(f"\nload average at the end {_load_avg()}")
     print(f"\n{'recipe':9s} {'seed':>4s} {'time to 99.0%':>14s} {'at epoch':>9s} {'final acc':>10s} "
           f"{'train s':>8s} {'s/epoch':>8s}")
     means = {}
-    for recipe, runs in results.items():
+    for name, runs in results.items():
         times = []
         for seed, h in runs.items():
             t = h.time_to(TARGET)
             at = next((e for e, a in zip(h.epoch, h.test_acc) if a >= TARGET), None)
             per_epoch = h.seconds[-1] / h.epoch[-1]
-            print(f"{recipe:9s} {seed:4d} {f'{t:.1f} s' if t is not None else 'not reached':>14s} "
+            print(f"{name:9s} {seed:4d} {f'{t:.1f} s' if t is not None else 'not reached':>14s} "
                   f"{f'{at:.3g}' if at is not None else '-':>9s} {100 * h.test_acc[-1]:9.2f}% "
                   f"{h.seconds[-1]:8.1f} {per_epoch:8.1f}")
             if t is not None:
@@ -230,8 +257,8 @@ def main(argv: list[str] | None = None) -> int:
         if finals:
             reached = f"{len(times)}/{len(runs)} seeds reached 99.0%"
             mean_t = statistics.mean(times) if times else None
-            means[recipe] = (mean_t, len(times) == len(runs))
-            print(f"{recipe:9s} mean: time to 99.0% {f'{mean_t:.1f} s' if mean_t else '-'} ({reached}); "
+            means[name] = (mean_t, len(times) == len(runs))
+            print(f"{name:9s} mean: time to 99.0% {f'{mean_t:.1f} s' if mean_t else '-'} ({reached}); "
                   f"final accuracy {100 * statistics.mean(finals):.2f}% (min {100 * min(finals):.2f}%)")
     if "examples" in means and "course" in means and means["examples"][0] and means["course"][0]:
         ratio = means["examples"][0] / means["course"][0]

@@ -107,6 +107,10 @@ def features(model: nn.Module, x: torch.Tensor, *, batch_size: int | None = None
     The layers before ``dropout1`` hold no randomness, so while conv1 and conv2 are frozen
     these numbers stay the same for every image: ``head(model, features(model, x))`` is
     ``model(x)``, in training mode as well (same dropout draws from the same seed).
+
+    It computes the same numbers in a cheaper order: ReLU in place (no new tensor per batch),
+    and conv2's ReLU after the pooling, on a quarter of the values; ``max`` and ``relu`` commute
+    exactly (``relu`` is ``max(v, 0)``), so the result is equal bit for bit.
     """
     check_images(x)
     if batch_size is None:  # small batches keep a CPU's caches warm; a GPU wants large ones
@@ -116,8 +120,9 @@ def features(model: nn.Module, x: torch.Tensor, *, batch_size: int | None = None
     layout = torch.channels_last if x.device.type == "cpu" else torch.contiguous_format
     out = torch.empty(len(x), model.conv2.out_channels, 12, 12, device=x.device)
     for i in range(0, len(x), batch_size):
-        h = conv_maps(model, x[i : i + batch_size], layout)
-        out[i : i + batch_size] = nn.functional.max_pool2d(h, 2)  # copied into the usual (N, C, H, W) layout
+        h = model.conv1(x[i : i + batch_size]).relu_().contiguous(memory_format=layout)
+        pooled = nn.functional.max_pool2d(model.conv2(h), 2).relu_()
+        out[i : i + batch_size] = pooled  # copied into the usual (N, C, H, W) layout
     return out
 
 

@@ -12,8 +12,8 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
-__all__ = ["Recipe", "COURSE", "EXAMPLES", "RECIPES", "SAMPLE_EPOCHS", "MAX_EPOCHS", "MAX_SEED", "make_optimizer",
-           "make_scheduler", "head_optimizer", "lr_schedule"]
+__all__ = ["Recipe", "COURSE", "EXAMPLES", "RECIPES", "SAMPLE_EPOCHS", "MAX_EPOCHS", "MAX_SEED", "adamw",
+           "make_optimizer", "make_scheduler", "head_optimizer", "lr_schedule"]
 
 #: the most epochs of either stage a recipe may ask for (the course needs 3.5 on MNIST)
 MAX_EPOCHS = 100
@@ -124,13 +124,26 @@ RECIPES = {r.name: r for r in (COURSE, EXAMPLES)}
 SAMPLE_EPOCHS = 3
 
 
+def adamw(params: list[torch.Tensor], lr: float, weight_decay: float = 0.0) -> torch.optim.AdamW:
+    """AdamW with its fused implementation where this torch has one for the parameters' device
+    (CPU and CUDA since torch 2.4): one kernel updates every parameter, instead of a handful of
+    passes over them per step; the same update up to round-off. Elsewhere the default one."""
+    import torch
+
+    params = list(params)
+    try:
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=True)
+    except (RuntimeError, TypeError):  # no fused kernel for this device or this torch
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+
+
 def make_optimizer(model: nn.Module, r: Recipe) -> torch.optim.Optimizer:
     """The recipe's optimiser over the model's trainable parameters."""
     import torch
 
     params = [p for p in model.parameters() if p.requires_grad]
     if r.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=r.lr, weight_decay=r.weight_decay)
+        return adamw(params, lr=r.lr, weight_decay=r.weight_decay)
     if r.optimizer == "sgd":
         return torch.optim.SGD(params, lr=r.lr, momentum=r.momentum, nesterov=True, weight_decay=r.weight_decay)
     return torch.optim.Adadelta(params, lr=r.lr, weight_decay=r.weight_decay)
@@ -156,7 +169,7 @@ def head_optimizer(model: nn.Module, r: Recipe, steps: int):
     import torch
 
     params = [p for layer in (model.fc1, model.fc2) for p in layer.parameters()]
-    opt = torch.optim.AdamW(params, lr=r.head_lr, weight_decay=r.weight_decay)
+    opt = adamw(params, lr=r.head_lr, weight_decay=r.weight_decay)
     return opt, torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, steps - 1), eta_min=r.head_lr * 1e-3)
 
 

@@ -83,3 +83,16 @@ def test_head_of_features_is_the_whole_network(tiny, arch):
     assert torch.allclose(a, b, atol=1e-6)
     with pytest.raises(ValueError, match=r"expected \(N, 1, 28, 28\)"):
         features(model, x[:, :, :20])
+
+
+@pytest.mark.parametrize("batch_size", [7, 64])
+def test_features_pool_before_relu_gives_the_same_bits(tiny, batch_size):
+    from companion.model import conv_maps
+
+    x = prepare_images(tiny[0][:40], torch.device("cpu"))
+    model = make_model("fixed", seed=2).eval()
+    with torch.no_grad():
+        maps = conv_maps(model, x, torch.channels_last)  # the note's order: ReLU, then pool
+        expected = nn.functional.max_pool2d(maps, 2)
+    assert (model.conv2(nn.functional.relu(model.conv1(x))) < 0).any()  # negatives that ReLU removes
+    assert torch.equal(features(model, x, batch_size=batch_size), expected)

@@ -51,3 +51,64 @@ def test_lr_schedule_needs_a_positive_whole_number_of_steps(steps):
 def test_lr_schedule_lengths():
     assert len(lr_schedule(EXAMPLES.with_(epochs=2), steps_per_epoch=3)) == 6
     assert len(lr_schedule(COURSE, steps_per_epoch=4)) == 2 + 3  # head: 4 steps of 64 are one batch of 256
+
+
+def _three_updates(opt_factory):
+    import torch
+
+    from companion.model import make_model
+
+    m = make_model("fixed", seed=0).eval()
+    m.conv1.requires_grad_(False)  # a frozen layer: no gradient, left alone by either optimiser
+    opt = opt_factory([p for p in m.parameters() if p.requires_grad])
+    gen = torch.Generator().manual_seed(0)
+    x, y = torch.randn(8, 1, 28, 28, generator=gen), torch.randint(0, 10, (8,), generator=gen)
+    for _ in range(3):
+        loss = torch.nn.functional.nll_loss(m(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return opt, m.state_dict()
+
+
+def test_adamw_is_fused_on_this_cpu_and_updates_as_the_default_does():
+    import torch
+
+    from companion.recipes import adamw
+
+    fused, after = _three_updates(lambda ps: adamw(ps, lr=1e-3, weight_decay=0.01))
+    plain, expected = _three_updates(lambda ps: torch.optim.AdamW(ps, lr=1e-3, weight_decay=0.01))
+    assert fused.defaults["fused"] is True and not plain.defaults["fused"]
+    for name, value in expected.items():
+        torch.testing.assert_close(after[name], value, rtol=1e-5, atol=1e-6, msg=name)
+    assert torch.equal(after["conv1.weight"], expected["conv1.weight"])
+
+
+def test_adamw_falls_back_where_torch_has_no_fused_kernel(monkeypatch):
+    import torch
+
+    from companion.recipes import adamw
+
+    real = torch.optim.AdamW
+
+    def no_fused(params, **kw):
+        if kw.get("fused"):
+            raise RuntimeError("`fused=True` requires all the params to be floating point Tensors of supported devices")
+        return real(params, **kw)
+
+    monkeypatch.setattr(torch.optim, "AdamW", no_fused)
+    opt = adamw([torch.nn.Parameter(torch.zeros(3))], lr=0.5)
+    assert isinstance(opt, real) and not opt.defaults["fused"] and opt.defaults["lr"] == 0.5
+    with pytest.raises(ValueError, match="empty parameter list"):
+        adamw([], lr=0.5)
+
+
+def test_both_stages_use_the_fused_adamw():
+    from companion.model import make_model
+    from companion.recipes import head_optimizer, make_optimizer
+
+    m = make_model("fixed", seed=0)
+    assert make_optimizer(m, COURSE).defaults["fused"] is True
+    opt, _ = head_optimizer(m, COURSE, 10)
+    assert opt.defaults["fused"] is True and opt.defaults["lr"] == COURSE.head_lr
+    assert not make_optimizer(m, EXAMPLES).defaults.get("fused")  # Adadelta as pytorch/examples has it

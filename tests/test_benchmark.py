@@ -1,0 +1,43 @@
+"""benchmarks/train_speed.py: its options reach the recipe, and bad values stop it before any data is read."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _benchmark():
+    spec = importlib.util.spec_from_file_location("train_speed", ROOT / "benchmarks" / "train_speed.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("option, value, rule", [
+    ("--batch-size", "0", "batch_size=0 must be a positive integer"),
+    ("--head-batch-size", "-4", "head_batch_size=-4 must be a positive integer"),
+    ("--lr", "inf", "lr=inf must be a number"),
+    ("--head-lr", "0", "head_lr=0.0 must be a number"),
+])
+def test_a_recipe_change_that_cannot_train_is_refused_before_the_data(tmp_path, capsys, option, value, rule):
+    with pytest.raises(SystemExit) as stop:
+        _benchmark().main([str(tmp_path / "no-such-folder"), option, value])
+    assert stop.value.code == 2 and rule in capsys.readouterr().err
+
+
+def test_a_folder_without_the_full_mnist_is_refused(tmp_path, capsys):
+    import numpy as np
+
+    from companion import mnist
+    from companion.idx import write_idx
+
+    rng = np.random.default_rng(0)
+    for key, name in mnist.FILES.items():
+        n = 20 if "train" in key else 10
+        data = rng.integers(0, 256, (n, 28, 28)) if "images" in key else rng.integers(0, 10, n)
+        write_idx(tmp_path / name, data.astype(np.uint8))
+    with pytest.raises(SystemExit) as stop:
+        _benchmark().main([str(tmp_path), "--batch-size", "128"])
+    assert stop.value.code == 2 and "expected the full MNIST (60,000 + 10,000)" in capsys.readouterr().err
