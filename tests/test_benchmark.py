@@ -41,3 +41,30 @@ def test_a_folder_without_the_full_mnist_is_refused(tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
         _benchmark().main([str(tmp_path), "--batch-size", "128"])
     assert stop.value.code == 2 and "expected the full MNIST (60,000 + 10,000)" in capsys.readouterr().err
+
+
+def _parts():
+    spec = importlib.util.spec_from_file_location("parts", ROOT / "benchmarks" / "parts.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_parts_times_the_note_order_which_gives_the_same_features():
+    import torch
+
+    from companion.model import features, make_model
+
+    parts = _parts()
+    model = make_model("fixed", seed=3).eval().to(memory_format=torch.channels_last)
+    x = torch.randn(70, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(parts.features_note_order(model, x, 32), features(model, x, batch_size=32))
+    cpu = torch.device("cpu")
+    assert parts.update_time(cpu, fused=True, steps=2) > 0 and parts.update_time(cpu, fused=False, steps=2) > 0
+    assert parts.step_time(cpu, fused=True, stage="head", steps=3) > 0
+
+
+def test_parts_refuses_zero_rounds(capsys):
+    with pytest.raises(SystemExit) as stop:
+        _parts().main(["--rounds", "0"])
+    assert stop.value.code == 2 and "--rounds 0: must be at least 1" in capsys.readouterr().err

@@ -52,6 +52,9 @@ def test_cuda_job_is_manual_or_labelled_and_runs_test_cuda():
     job = cuda["jobs"]["cuda"]
     assert "self-hosted" in job["runs-on"] and "gpu" in job["runs-on"]
     assert any("make test-cuda" in s.get("run", "") for s in job["steps"])
+    speed = " ".join(s.get("run", "") for s in job["steps"])
+    assert "benchmarks/train_speed.py" in speed and "--device cuda" in speed and "-m companion train" in speed
+    assert any(s.get("uses", "").startswith("actions/upload-artifact") for s in job["steps"])
 
 
 def test_ci_entry_point_runs_the_tests_the_portability_check_the_linters_and_the_browser():
