@@ -8,8 +8,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _benchmark():
-    spec = importlib.util.spec_from_file_location("train_speed", ROOT / "benchmarks" / "train_speed.py")
+def _load(name: str):
+    """A script of benchmarks/ as a module (benchmarks/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -23,7 +24,7 @@ def _benchmark():
 ])
 def test_a_recipe_change_that_cannot_train_is_refused_before_the_data(tmp_path, capsys, option, value, rule):
     with pytest.raises(SystemExit) as stop:
-        _benchmark().main([str(tmp_path / "no-such-folder"), option, value])
+        _load("train_speed").main([str(tmp_path / "no-such-folder"), option, value])
     assert stop.value.code == 2 and rule in capsys.readouterr().err
 
 
@@ -39,15 +40,8 @@ def test_a_folder_without_the_full_mnist_is_refused(tmp_path, capsys):
         data = rng.integers(0, 256, (n, 28, 28)) if "images" in key else rng.integers(0, 10, n)
         write_idx(tmp_path / name, data.astype(np.uint8))
     with pytest.raises(SystemExit) as stop:
-        _benchmark().main([str(tmp_path), "--batch-size", "128"])
+        _load("train_speed").main([str(tmp_path), "--batch-size", "128"])
     assert stop.value.code == 2 and "expected the full MNIST (60,000 + 10,000)" in capsys.readouterr().err
-
-
-def _parts():
-    spec = importlib.util.spec_from_file_location("parts", ROOT / "benchmarks" / "parts.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_parts_times_the_note_order_which_gives_the_same_features():
@@ -55,7 +49,7 @@ def test_parts_times_the_note_order_which_gives_the_same_features():
 
     from companion.model import features, make_model
 
-    parts = _parts()
+    parts = _load("parts")
     model = make_model("fixed", seed=3).eval().to(memory_format=torch.channels_last)
     x = torch.randn(70, 1, 28, 28, generator=torch.Generator().manual_seed(0))
     assert torch.equal(parts.features_note_order(model, x, 32), features(model, x, batch_size=32))
@@ -66,5 +60,5 @@ def test_parts_times_the_note_order_which_gives_the_same_features():
 
 def test_parts_refuses_zero_rounds(capsys):
     with pytest.raises(SystemExit) as stop:
-        _parts().main(["--rounds", "0"])
+        _load("parts").main(["--rounds", "0"])
     assert stop.value.code == 2 and "--rounds 0: must be at least 1" in capsys.readouterr().err
