@@ -13,7 +13,8 @@ from typing import Any
 
 import torch
 
-from .exercises import EXERCISES
+from . import exercises
+from .function_check import run_cases
 
 __all__ = ["question", "evaluate", "check", "verify", "UNANSWERED", "CORRECT", "WRONG"]
 
@@ -23,9 +24,7 @@ WRONG = "wrong"
 
 
 def _exercise(key: str):
-    if key not in EXERCISES:
-        raise ValueError(f"exercise {key!r} does not exist; known: {sorted(EXERCISES)}")
-    return EXERCISES[key]
+    return exercises.get(key)
 
 
 def question(key: str) -> str:
@@ -60,6 +59,11 @@ def evaluate(key: str, answer: Any) -> tuple[str, str]:
     if answer is None or answer is ...:
         return UNANSWERED, f"[{key}] 尚未作答：把 None 换成你的答案，再运行本单元。"
     expected = ex.expected()
+    if ex.kind == "function":  # write the code: run it against torch's own operation
+        right, why = run_cases(answer, expected, ex.cases(), ex.forbidden() if ex.forbidden else None, ex.tolerance)
+        if right:
+            return CORRECT, f"[{key}] 正确！{why}"
+        return WRONG, f"[{key}] 还不对：{why} 提示：{ex.hint(answer, None)}"
     if ex.kind == "judge":  # many right forms: a function decides
         try:
             right = bool(expected(answer))

@@ -13,15 +13,20 @@ from torch import nn
 __all__ = ["KINDS", "Exercise", "out_len", "generic", "hint_out_size", "hint_params", "hint_shape"]
 
 #: int | shape | float | bool | choice (a short string, case-insensitive) | judge (``expected()``
-#: returns a function that says whether an answer is right, for answers with many right forms)
-KINDS = ("int", "shape", "float", "bool", "choice", "judge")
+#: returns a function that says whether an answer is right, for answers with many right forms) |
+#: function (write the code: the answer is a function, run on ``cases()`` against ``expected()``,
+#: torch's own operation; see ``companion.function_check``)
+KINDS = ("int", "shape", "float", "bool", "choice", "judge", "function")
 
 
 @dataclass(frozen=True)
 class Exercise:
     """One exercise: its question, how to compute the expected answer, and hints.
 
-    A float asks for ``decimals`` decimals, and the checker accepts half a unit of the last one."""
+    A float asks for ``decimals`` decimals, and the checker accepts half a unit of the last one.
+    A function exercise names its ``cases`` (a callable returning ``(description, args)`` pairs,
+    odd sizes included), the torch operations the learner's function must not call
+    (``forbidden``, a callable returning them) and the ``tolerance`` of the comparison."""
 
     key: str
     question: str
@@ -29,12 +34,17 @@ class Exercise:
     hint: Callable[[Any, Any], str]
     kind: str = "int"
     decimals: int | None = None
+    cases: Callable[[], list[tuple[str, tuple]]] | None = None
+    forbidden: Callable[[], dict[str, Callable]] | None = None
+    tolerance: float = 1e-5
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"kind={self.kind!r} must be one of {KINDS}")
         if (self.kind == "float") != (self.decimals is not None):
             raise ValueError(f"{self.key}: a float exercise states its decimals, and only a float one")
+        if (self.kind == "function") != (self.cases is not None):
+            raise ValueError(f"{self.key}: a function exercise names its cases, and only a function one")
 
 
 def out_len(layer: nn.Module, size: int, channels: int = 1) -> tuple[int, ...]:

@@ -1,88 +1,167 @@
-"""Every exercise of every lesson (companion/exercises.py and its two banks, exercises_00_05.py and
-exercises_06_11.py): its solution passes, wrong answers get a hint, not the answer.
+"""Every exercise of every lesson (companion/exercises/, one module per lesson): its solution
+passes, wrong answers get a hint, not the answer.
 
-The solutions are the notebooks' cells tagged ``solution``; they are executed here with
-``companion.verify`` replaced by a recorder, so each solution is checked twice: by nbval in
-its lesson and here, against the checker and its hints.
+The solutions are the notebooks' cells tagged ``solution``. Each is run here on its own, as a
+learner could run it after the lesson's first cell: with that cell's imports and the real
+``companion``, whose ``verify`` records the answer instead of checking it. So each solution is
+checked twice: by nbval in its lesson and here, against the checker and its hints. A solution
+that cannot run that way fails its own test, naming the lesson, the cell and the exercise.
 """
 
+import ast
 import json
-import math
 import re
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
-import torch
-from torch import nn
-from torch.nn import functional as F
 
+import companion
 from companion.checker import evaluate
-from companion.exercises import EXERCISES
+from companion.exercises import EXERCISES, KEY, lesson_modules
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+_KEY_IN_CODE = re.compile(r"companion\.(?:check|verify)\(\s*[\"']([^\"']+)[\"']")
 
 
-def _solutions() -> dict:
-    found = {}
+class _Recorder:
+    """``companion`` as a solution cell sees it, except that ``verify`` records the answer."""
+
+    def __init__(self, record: dict):
+        self._record = record
+
+    def verify(self, key, answer):
+        self._record[key] = answer
+
+    def __getattr__(self, name):
+        return getattr(companion, name)
+
+
+def _imports(source: str) -> str:
+    """The import statements of a cell (what a learner has after running the lesson's first cell)."""
+    tree = ast.parse(source)
+    return "\n".join(ast.unparse(n) for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom)))
+
+
+def _solution_cells() -> list:
+    found = []
     for path in NOTEBOOKS:
-        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
-            if cell["cell_type"] != "code" or "solution" not in cell.get("metadata", {}).get("tags", []):
-                continue
-            record = {}
-            shim = SimpleNamespace(verify=record.__setitem__, question=lambda key: "")
-            exec("".join(cell["source"]), {"companion": shim, "torch": torch, "nn": nn, "F": F, "math": math})
-            assert len(record) == 1, f"{path.name}: a solution cell must check exactly one exercise"
-            found.update(record)
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        code = [c for c in cells if c["cell_type"] == "code"]
+        first = "".join(code[0]["source"]) if code else ""
+        for number, cell in enumerate(code, start=1):
+            if "solution" in cell.get("metadata", {}).get("tags", []):
+                source = "".join(cell["source"])
+                keys = _KEY_IN_CODE.findall(source)
+                found.append(pytest.param(path, number, first, source, keys,
+                                          id=f"{path.stem}:code cell {number}:{','.join(keys) or '?'}"))
     return found
 
 
-SOLUTIONS = _solutions()
+SOLUTION_CELLS = _solution_cells()
 
 
-def test_every_exercise_has_a_solution():
-    assert set(SOLUTIONS) == set(EXERCISES)
+def _run_solution(path, number, first, source, keys) -> dict:
+    where = (f"notebooks/{path.name}, code cell {number} (JupyterLab shows [{number}]), "
+             f"exercise {', '.join(keys) or '?'}")
+    record: dict = {}
+    namespace: dict = {}
+    try:
+        exec(_imports(first), namespace)
+        namespace["companion"] = _Recorder(record)
+        exec(source, namespace)
+    except Exception as exc:  # noqa: BLE001 - the message says which cell and why
+        pytest.fail(f"{where}: the solution cannot run on its own: {type(exc).__name__}: {exc}. A solution cell "
+                    "may use companion and what the lesson's first cell imports, not variables made by other cells "
+                    "(docs/INSTRUCTORS.md, 'Writing exercises').", pytrace=False)
+    assert len(record) == 1, f"{where}: a solution cell must call companion.verify for exactly one exercise"
+    return record
 
 
-@pytest.mark.parametrize("key", sorted(SOLUTIONS))
-def test_solution_is_accepted(key):
-    assert evaluate(key, SOLUTIONS[key])[0] == "correct"
+@pytest.mark.parametrize("path, number, first, source, keys", SOLUTION_CELLS)
+def test_solution_runs_alone_and_is_accepted(path, number, first, source, keys):
+    record = _run_solution(path, number, first, source, keys)
+    (key, answer), = record.items()
+    status, message = evaluate(key, answer)
+    assert status == "correct", f"notebooks/{path.name}, code cell {number}, exercise {key}: {message}"
 
 
-@pytest.mark.parametrize("key", sorted(SOLUTIONS))
-def test_wrong_answer_gets_a_hint_without_the_solution(key):
-    sol = SOLUTIONS[key]
+def _wrong(sol):
     if isinstance(sol, bool):
-        wrong = not sol
-    elif isinstance(sol, str):
-        wrong = sol + "x"
-    elif isinstance(sol, tuple):
-        wrong = tuple(v + 1 for v in sol)
-    elif isinstance(sol, list):  # a kernel the learner designs: all zeros responds to nothing
-        wrong = [[0.0] * len(row) for row in sol]
-    else:
-        wrong = sol + 7
+        return not sol
+    if isinstance(sol, str):
+        return sol + "x"
+    if isinstance(sol, tuple):
+        return tuple(v + 1 for v in sol)
+    if isinstance(sol, list):  # a kernel the learner designs: all zeros responds to nothing
+        return [[0.0] * len(row) for row in sol]
+    if callable(sol):  # a function the learner writes: off by one everywhere
+        return lambda *args: sol(*args) + 1
+    return sol + 7
+
+
+@pytest.mark.parametrize("path, number, first, source, keys", SOLUTION_CELLS)
+def test_wrong_answer_gets_a_hint_without_the_solution(path, number, first, source, keys):
+    (key, sol), = _run_solution(path, number, first, source, keys).items()
+    wrong = _wrong(sol)
     status, message = evaluate(key, wrong)
-    assert status == "wrong" and "提示" in message
-    if isinstance(sol, bool):
-        return  # a yes/no answer cannot be hidden by its hint
+    assert status == "wrong" and "提示" in message, message
+    if isinstance(sol, bool) or callable(sol):
+        return  # a yes/no answer cannot be hidden by its hint; a function is not printed
     hint = message.split("提示：", 1)[1].replace(str(wrong), "")
     assert not re.search(rf"(?<![\d.]){re.escape(str(sol))}(?![\d.])", hint), hint
 
 
+def test_every_exercise_has_exactly_one_solution_cell():
+    keys = [k for p in SOLUTION_CELLS for k in p.values[4]]
+    assert sorted(keys) == sorted(set(keys)), "an exercise has two solution cells"
+    assert set(keys) == set(EXERCISES)
+
+
 def test_expected_values_come_from_torch(monkeypatch):
     # If torch's conv changed its output size, the checker would follow it.
+    from torch import nn
+
     real = nn.Conv2d.forward
     monkeypatch.setattr(nn.Conv2d, "forward", lambda self, x: real(self, x)[..., :-1, :-1])
-    assert evaluate("03.out_k5_s2_p1", SOLUTIONS["03.out_k5_s2_p1"])[0] == "wrong"
+    assert evaluate("03.out_k5_s2_p1", (28 + 2 * 1 - 5) // 2 + 1)[0] == "wrong"
 
 
-def test_every_exercise_is_used_by_a_notebook_and_each_notebook_has_exercises():
+def test_each_lesson_has_its_own_exercise_module_with_its_own_keys():
+    lessons = {p.name[:2]: p.stem for p in NOTEBOOKS}
+    modules = lesson_modules()
+    assert set(modules) == set(lessons), "each lesson has one exercise module, named lesson_<notebook name>.py"
+    for number, name in modules.items():
+        assert name == f"lesson_{lessons[number]}", f"companion/exercises/{name}.py is not named after its lesson"
+    for key in EXERCISES:
+        assert KEY.fullmatch(key), key
+
+
+def test_every_exercise_is_used_by_its_notebook_and_each_notebook_has_exercises():
     used = set()
-    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
-        text = "".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code")
-        keys = set(re.findall(r"(?:check|verify)\(\"([0-9]{2}\.[a-z0-9_]+)\"", text))
+    for path in NOTEBOOKS:
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        text = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+        keys = set(_KEY_IN_CODE.findall(text))
         assert len(keys) >= 2, f"{path.name} has fewer than 2 checked exercises"
+        assert all(k[:2] == path.name[:2] for k in keys), f"{path.name} checks another lesson's exercise"
         used |= keys
     assert used == set(EXERCISES)
+
+
+def test_every_solution_cell_is_collapsed_and_follows_its_exercise():
+    for path in NOTEBOOKS:
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        code = [c for c in cells if c["cell_type"] == "code"]
+        for number, cell in enumerate(code, start=1):
+            tags = cell.get("metadata", {}).get("tags", [])
+            if "solution" not in tags:
+                continue
+            where = f"notebooks/{path.name}, code cell {number}"
+            jupyter = cell["metadata"].get("jupyter", {})
+            assert jupyter.get("source_hidden") is True, f"{where}: a solution cell is collapsed (source_hidden)"
+            previous = code[number - 2]
+            assert "exercise" in previous.get("metadata", {}).get("tags", []), \
+                f"{where}: a solution cell follows its exercise cell (tag 'exercise')"
+            assert _KEY_IN_CODE.findall("".join(previous["source"])) == _KEY_IN_CODE.findall("".join(cell["source"])), \
+                f"{where}: the solution checks the same exercise as the cell before it"

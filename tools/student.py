@@ -1,56 +1,40 @@
-"""Exercise copies for learners: every lesson with its reference answers replaced by stubs."""
+"""Exercise copies for learners: every lesson without its reference answers.
+
+Each exercise is already a cell of its own (tag ``exercise``: the question, ``answer = None``
+and ``companion.check``); its reference answer is the collapsed cell after it (tag
+``solution``). A student copy keeps the exercise cell and leaves the solution out, so each
+prompt appears once."""
 
 from __future__ import annotations
 
 import copy
-import re
 from pathlib import Path
 
-from tools.notebooks import CHECK_TAG, ROOT, notebook_paths, shown, write
+from tools.notebooks import ROOT, notebook_paths, shown, write
 
 STUDENT_DIR = ROOT / "build" / "student"
-STUB_NOTE = "# 参考答案不在学生版中：把 None 换成你的答案，再运行本单元。"
-
-
-def stub_source(source: str) -> str:
-    """The exercise stub for a solution cell (which calls ``companion.verify(KEY, answer)``):
-    the learner's ``companion.check(KEY, answer)`` with the answer None."""
-    keys = re.findall(r"companion\.(?:verify|check)\(\s*([\"'][^\"']+[\"'])", source)
-    if not keys:
-        raise ValueError("a cell tagged 'solution' must call companion.verify(KEY, answer)")
-    lines = [STUB_NOTE]
-    for key in keys:
-        lines += ["answer = None", f"companion.check({key}, answer)"]
-    return "\n".join(lines)
 
 
 def student_notebook(nb):
-    """A copy of ``nb`` whose solution cells are replaced by stubs with cleared outputs."""
+    """A copy of ``nb`` without its solution cells, and the number removed."""
     nb = copy.deepcopy(nb)
-    for cell in nb.cells:
-        if cell.cell_type == "code" and "solution" in cell.metadata.get("tags", []):
-            cell.source = stub_source(cell.source)
-            cell.outputs = []
-            cell.execution_count = None
-            cell.metadata["tags"] = [
-                t for t in cell.metadata["tags"] if t not in ("solution", CHECK_TAG)
-            ] + ["exercise-stub"]
-            cell.metadata.pop("jupyter", None)
-    return nb
+    kept = [c for c in nb.cells if not (c.cell_type == "code" and "solution" in c.metadata.get("tags", []))]
+    removed = len(nb.cells) - len(kept)
+    nb.cells = kept
+    return nb, removed
 
 
 def student(out_dir: Path = STUDENT_DIR) -> int:
-    """Write into ``out_dir`` (default build/student/) every lesson with its solution cells
-    replaced by stubs. Only the lessons' own file names are (re)written there; nothing else
-    in the folder is touched."""
+    """Write into ``out_dir`` (default build/student/) every lesson without its solution cells.
+    Only the lessons' own file names are (re)written there; nothing else in the folder is touched."""
     import nbformat
 
     out_dir.mkdir(parents=True, exist_ok=True)
     lessons = notebook_paths()
+    total = 0
     for path in lessons:
-        nb = nbformat.read(path, as_version=4)
-        if any("solution" in c.metadata.get("tags", []) for c in nb.cells):
-            nb = student_notebook(nb)
+        nb, removed = student_notebook(nbformat.read(path, as_version=4))
+        total += removed
         write(nb, out_dir / path.name)
-    print(f"student: {len(lessons)} notebooks in {shown(out_dir)}")
+    print(f"student: {len(lessons)} notebooks in {shown(out_dir)}, {total} reference answers removed")
     return 0
