@@ -10,8 +10,10 @@
 #   make test-browser   every lesson run in JupyterLab in headless Chromium (needs chromium, chromium-driver)
 #   make test-cuda      the notebooks on a GPU (COURSE_DEVICE=cuda, device-independent cells compared)
 #   make refresh        re-execute notebooks whole (NB=notebooks/03_conv1.ipynb for one)
+#   make refresh-stale  re-execute only the lessons whose stored outputs are stale
 #   make lab-course     JupyterLab on the tracked lessons (instructors)
 #   make student        exercise copies without solutions in build/student/
+#   make new-exercise   NB=03 NAME=padding_for_10 [KIND=int]: a new exercise's cells and entry, to fill in
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -21,7 +23,7 @@ TASKS  := $(BIN)/python tools/tasks.py
 LAB_ARGS ?=
 NB     ?=
 
-.PHONY: venv lab lab-course update-lesson test test-portable lint test-browser test-cuda refresh student clean
+.PHONY: venv lab lab-course update-lesson test test-portable lint test-browser test-cuda refresh refresh-stale student new-exercise clean
 
 venv: $(STAMP)
 
@@ -56,8 +58,16 @@ test-cuda: $(STAMP)
 refresh: $(STAMP)
 	$(TASKS) refresh $(NB)
 
+refresh-stale: $(STAMP)
+	$(TASKS) refresh --stale $(NB)
+
 student: $(STAMP)
 	$(TASKS) student
+
+KIND   ?= int
+NAME   ?=
+new-exercise: $(STAMP)
+	$(TASKS) new-exercise $(NB) $(NAME) --kind $(KIND)
 
 # removes only what the commands above made; my-notebooks/ (your work) is never touched
 clean:

@@ -58,3 +58,35 @@ def pytest_collection_modifyitems(session, config, items):
         return (shared[path], 0 if notebook else 1, -files[path] if notebook else 0, first_seen[path])
 
     items.sort(key=order)  # stable: the cells of a notebook keep their order
+
+
+#: nbval's words for the two sides of a difference, and the course's
+_NBVAL_LABELS = {
+    "assert reference_output == test_output failed:":
+        "stored output (in the .ipynb) vs fresh output (this run): '+' lines are stored, '-' lines are fresh",
+    "<<<<<<<<<<<< Reference outputs from ipynb file:": "<<<<<<<<<<<< stored (in the .ipynb):",
+    "<<<<<<<<<<<< Reference output from ipynb file:": "<<<<<<<<<<<< stored (in the .ipynb):",
+    "============ disagrees with newly computed (test) output:": "============ fresh (this run):",
+}
+
+
+def nbval_report(text: str, path: str, cell_num: int) -> str:
+    """An nbval failure as the course words it: the cell numbered as JupyterLab shows it (nbval's
+    ``Cell K`` counts code cells from 0: it is code cell K + 1), the two sides of a difference
+    called stored and fresh."""
+    for old, new in _NBVAL_LABELS.items():
+        text = text.replace(old, new)
+    number = cell_num + 1
+    head = f"{path}, code cell {number} (JupyterLab shows [{number}] after a refresh; nbval calls it Cell {cell_num})"
+    return f"{head}\n{text}"
+
+
+def pytest_runtest_makereport(item, call):
+    if call.excinfo is None or not hasattr(item, "cell_num") or type(item).__module__ != "nbval.plugin":
+        return None
+    from _pytest.reports import TestReport
+
+    report = TestReport.from_item_and_call(item, call)
+    if isinstance(report.longrepr, str):
+        report.longrepr = nbval_report(report.longrepr, item.nodeid.split("::", 1)[0], item.cell_num)
+    return report

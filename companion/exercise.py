@@ -30,7 +30,7 @@ class Exercise:
 
     key: str
     question: str
-    expected: Callable[[], Any]
+    expected: Callable[[], Any] | None  # None: not written yet (``make new-exercise`` leaves it so)
     hint: Callable[[Any, Any], str]
     kind: str = "int"
     decimals: int | None = None

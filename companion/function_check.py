@@ -77,6 +77,8 @@ def run_cases(function: Any, reference: Callable, cases: list[tuple[str, tuple]]
               forbidden: dict[str, Any] | None = None, tolerance: float = 1e-5) -> tuple[bool, str]:
     """Run ``function`` on every case and compare it with ``reference``. Returns ``(right, why)``:
     ``why`` names the input that broke it (Chinese, one sentence), or what was checked."""
+    if not cases:
+        raise ValueError("a function exercise needs at least one case to run the learner's function on")
     if not callable(function):
         return False, f"答案应是一个函数（def 定义的），收到的是 {type(function).__name__}。"
     for description, args in cases:

@@ -10,8 +10,12 @@ anything is installed. The Makefile calls these; paths come from this file's loc
     python tools/tasks.py test-browser [NN..] every lesson run in JupyterLab in headless Chromium
     python tools/tasks.py test-cuda           the notebooks on a GPU (COURSE_DEVICE=cuda, nbval-lax)
     python tools/tasks.py refresh [NB..]      re-execute notebooks whole, record their provenance
+    python tools/tasks.py refresh --stale     only the lessons whose outputs are stale (make refresh-stale)
     python tools/tasks.py normalise NB..      normalise metadata only (pre-commit hook)
     python tools/tasks.py student             exercise copies without solutions in build/student/
+    python tools/tasks.py new-exercise NN NAME [--kind KIND]
+                                              a new exercise NN.NAME in lesson NN: its two cells and its
+                                              entry in companion/exercises/lesson_NN_*.py, to be filled in
     python tools/tasks.py lab [ARGS]          JupyterLab on your own copies of the lessons (my-notebooks/);
                                               it prints the first lesson's URL
     python tools/tasks.py update-lesson NB    a fresh copy of one lesson; yours moves to my-notebooks/old/
@@ -257,6 +261,18 @@ def update_lesson(name: str) -> int:
     return 0
 
 
+def new_exercise(lesson: str, name: str, kind: str) -> int:
+    from tools.new_exercise import ExerciseError
+    from tools.new_exercise import new_exercise as add
+
+    try:
+        print(add(lesson, name, kind))
+    except ExerciseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 # ── the command line ────────────────────────────────────────────────────────────────
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
@@ -272,9 +288,16 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("test-browser", help="run every lesson in JupyterLab in headless Chromium and check the page")
     p_refresh = sub.add_parser("refresh", help="re-execute notebooks whole, store their outputs and provenance")
     p_refresh.add_argument("notebooks", nargs="*", help="notebook files (default: all lessons)")
+    p_refresh.add_argument("--stale", action="store_true",
+                           help="only those whose stored outputs are stale (their code, a companion module they "
+                                "use, or the pins changed)")
     p_norm = sub.add_parser("normalise", help="normalise notebook metadata without executing")
     p_norm.add_argument("notebooks", nargs="+")
-    sub.add_parser("student", help="write build/student/ with solutions replaced by stubs")
+    sub.add_parser("student", help="write build/student/: the lessons without their reference answers")
+    p_new = sub.add_parser("new-exercise", help="add an exercise to a lesson (its cells and its entry)")
+    p_new.add_argument("lesson", help="the lesson's two digits, e.g. 03")
+    p_new.add_argument("name", help="the key's name: lower-case letters, digits, _ (the key is NN.name)")
+    p_new.add_argument("--kind", default="int", help="int, float, shape, bool, choice, judge or function")
     sub.add_parser("lab", help="open JupyterLab on your copies of the lessons")
     sub.add_parser("lab-course", help="open JupyterLab on the tracked lessons (instructors)")
     p_update = sub.add_parser("update-lesson", help="a fresh copy of one lesson; yours moves to my-notebooks/old/")
@@ -295,12 +318,14 @@ def main(argv: list[str] | None = None) -> int:
         "lint": lint,
         "test-cuda": lambda: test_cuda(extra),
         "test-browser": lambda: browser.main(extra),
-        "refresh": lambda: notebooks.refresh(notebooks.notebook_paths(args.notebooks)),
+        "refresh": lambda: notebooks.refresh(notebooks.notebook_paths(args.notebooks),
+                                             only_stale=getattr(args, "stale", False)),
         "normalise": lambda: notebooks.normalise_files(notebooks.notebook_paths(args.notebooks)),
         "student": student.student,
         "lab": lambda: lab(extra),
         "lab-course": lambda: lab_course(extra),
         "update-lesson": lambda: update_lesson(getattr(args, "lesson", "")),
+        "new-exercise": lambda: new_exercise(args.lesson, args.name, args.kind),
     }
     return handlers[args.task]()
 
