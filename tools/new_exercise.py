@@ -143,7 +143,8 @@ def new_exercise(number: str, name: str, kind: str = "int", root: Path = ROOT) -
     cells = [new_code_cell(exercise, id=base, metadata={"tags": ["exercise"]}),
              new_code_cell(solution, id=f"{base}-sol", metadata={
                  "tags": ["solution"], "jupyter": {"source_hidden": True, "outputs_hidden": True}})]
-    last = max((i for i, c in enumerate(nb.cells) if "solution" in c.metadata.get("tags", [])), default=len(nb.cells) - 1)
+    last = max((i for i, c in enumerate(nb.cells) if "solution" in c.metadata.get("tags", [])),
+               default=len(nb.cells) - 1)
     nb.cells[last + 1:last + 1] = cells
     _write(module_path, new_module)
     _write(lesson, nbformat.writes(nb) + "\n")
