@@ -5,6 +5,7 @@ their stated bounds at once (issue 23, classes 1 and 2)."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -125,3 +126,190 @@ def test_autograd_depths_are_the_longest_paths_measured_by_brute_force():
         return max((longest(j) + 1 for j, n in enumerate(nodes) if i in n.inputs), default=0)
 
     assert [n.depth for n in nodes] == [longest(i) for i in range(len(nodes))]
+
+
+# ── class 1: a lock whose owner died ──────────────────────────────────────────────
+
+HOLD = """
+import sys, time
+from pathlib import Path
+from companion import experiments
+MODE
+with experiments._lock(Path(sys.argv[1]), "the controlled runs"):
+    print("held", flush=True)
+    time.sleep(600)
+"""
+
+#: a stand-in for Windows' msvcrt.locking, on POSIX byte-range locks: mandatory-style one-byte
+#: locks at the file position, refused with EACCES while another process holds them
+FAKE_MSVCRT = """
+import errno, fcntl, os
+LK_UNLCK, LK_NBLCK = 0, 2
+def locking(fd, mode, nbytes):
+    pos = os.lseek(fd, 0, os.SEEK_CUR)
+    if mode == LK_UNLCK:
+        fcntl.lockf(fd, fcntl.LOCK_UN, nbytes, pos, 0)
+        return
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, nbytes, pos, 0)
+    except OSError:
+        raise OSError(errno.EACCES, "Permission denied") from None
+"""
+
+MODES = {
+    "flock": "",
+    "msvcrt": "import fake_msvcrt; experiments.fcntl = None; experiments.msvcrt = fake_msvcrt",
+    "pid file": "def none(fd): raise experiments._NoOSLock(38, 'no lock here')\nexperiments._os_lock = none",
+}
+
+
+def _use_mode(mode, monkeypatch, tmp_path):
+    """Make this process lock the way the holder does."""
+    import importlib
+    import sys
+
+    from companion import experiments
+
+    if mode == "msvcrt":
+        monkeypatch.syspath_prepend(str(tmp_path))
+        fake = importlib.import_module("fake_msvcrt")
+        monkeypatch.setattr(experiments, "fcntl", None)
+        monkeypatch.setattr(experiments, "msvcrt", fake)
+        monkeypatch.delitem(sys.modules, "fake_msvcrt")
+    elif mode == "pid file":
+        def none(fd):
+            raise experiments._NoOSLock(38, "no lock here")
+
+        monkeypatch.setattr(experiments, "_os_lock", none)
+
+
+def _holder(folder, mode, tmp_path):
+    """A process that takes the lock on ``folder`` (the way ``mode`` says) and keeps it."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "fake_msvcrt.py").write_text(FAKE_MSVCRT)
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(root), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, "-c", HOLD.replace("MODE", MODES[mode]), str(folder)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout.readline().strip() == "held", proc.stderr.read()
+    return proc
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_a_killed_owner_delays_the_next_computation_by_no_more_than_a_few_seconds(mode, tmp_path, monkeypatch,
+                                                                                 capfd):
+    import os
+    import signal
+
+    from companion import experiments
+
+    folder = tmp_path / "experiments" / "key"
+    proc = _holder(folder, mode, tmp_path)
+    _use_mode(mode, monkeypatch, tmp_path)
+    monkeypatch.delenv(experiments.QUIET_ENV, raising=False)
+    try:
+        with pytest.raises(TimeoutError, match=rf"waited \d+ s for process {proc.pid} on "):
+            with experiments._lock(folder, "the controlled runs", wait=0.6):  # alive: it is waited for
+                pass
+        err = capfd.readouterr().err
+        assert f"experiments: waiting for process {proc.pid} on " in err and "computing the controlled runs" in err
+        assert err.count("waiting for") == 1  # said once, not at every poll
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)  # the kernel restart of the issue: nothing runs a finally
+        proc.wait()
+    started = time.monotonic()
+    with experiments._lock(folder, "the controlled runs", wait=30):
+        taken = time.monotonic() - started
+    assert taken < 3, f"{mode}: {taken:.1f} s"
+    if mode == "pid file":
+        assert f"left by process {proc.pid} on" in capfd.readouterr().err and not (folder / ".lock.pid").exists()
+
+
+def test_controlled_runs_after_a_killed_computation_start_at_once(tmp_path, monkeypatch, capfd, experiments_cache):
+    """The issue's case end to end: a computation of the runs is killed; the next one computes."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from companion import experiments
+
+    folder = tmp_path / "killed"
+    code = ("import sys, time\nfrom pathlib import Path\nfrom companion import experiments\n"
+            "experiments._folder = lambda: Path(sys.argv[1])\n"
+            "def slow():\n    print('computing', flush=True)\n    time.sleep(600)\n"
+            "experiments._compute_runs = slow\nexperiments.controlled_runs()\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(folder)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "computing"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert (folder / ".lock").exists() and not (folder / "controlled_runs.json").exists()
+    _, want = experiments_cache  # runs as the computation would return them
+    monkeypatch.setattr(experiments, "_folder", lambda: folder)
+    monkeypatch.setattr(experiments, "_compute_runs", lambda: want)
+    started = time.monotonic()
+    assert experiments.controlled_runs() == want
+    assert time.monotonic() - started < 3
+    assert experiments._read_runs(folder / "controlled_runs.json") == want
+    assert "waiting" not in capfd.readouterr().err
+
+
+def test_waiting_is_quiet_where_the_notebook_checks_ask(tmp_path, monkeypatch, capfd):
+    import os
+    import signal
+
+    from companion import experiments
+
+    folder = tmp_path / "key"
+    proc = _holder(folder, "flock", tmp_path)
+    try:
+        monkeypatch.setenv(experiments.QUIET_ENV, "1")
+        with pytest.raises(TimeoutError, match="it is still running"):
+            with experiments._lock(folder, wait=0.3):
+                pass
+        assert capfd.readouterr().err == ""
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def test_a_pid_file_of_another_host_is_waited_for_and_named(tmp_path, monkeypatch, capfd):
+    from companion import experiments
+
+    _use_mode("pid file", monkeypatch, tmp_path)
+    monkeypatch.delenv(experiments.QUIET_ENV, raising=False)
+    (tmp_path / ".lock.pid").write_text("4242 another-host\n")
+    with pytest.raises(TimeoutError, match="process 4242 on another-host.*if that process no longer runs, remove "):
+        with experiments._lock(tmp_path, wait=0.3):
+            pass
+    assert "waiting for process 4242 on another-host" in capfd.readouterr().err
+    (tmp_path / ".lock.pid").write_text("garbage")  # a line that names nobody: waited for, never removed
+    with pytest.raises(TimeoutError, match="for another process"):
+        with experiments._lock(tmp_path, wait=0.2):
+            pass
+    assert (tmp_path / ".lock.pid").read_text() == "garbage"
+    (tmp_path / ".lock.pid").unlink()
+    with experiments._lock(tmp_path, wait=0.2):
+        assert (tmp_path / ".lock.pid").read_text().split()[0] == str(__import__("os").getpid())
+    assert not (tmp_path / ".lock.pid").exists()
+
+
+def test_a_file_system_without_locks_falls_back_to_the_pid_file(tmp_path, monkeypatch):
+    import errno
+
+    from companion import experiments
+
+    class NoLocks:
+        LOCK_EX, LOCK_NB, LOCK_UN = 2, 4, 8
+
+        @staticmethod
+        def flock(fd, op):
+            raise OSError(errno.ENOLCK, "No locks available")  # what some network file systems say
+
+    monkeypatch.setattr(experiments, "fcntl", NoLocks)
+    with experiments._lock(tmp_path, wait=0.2):
+        assert (tmp_path / ".lock.pid").exists()
+    assert not (tmp_path / ".lock.pid").exists()
