@@ -41,7 +41,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .cache import cache_dir
+from .cache import cache_dir, content_digest
 from .checkpoint import load_checkpoint, save_checkpoint
 from .evaluate import prepare_images
 from .files import _alive, atomic_write
@@ -331,20 +331,15 @@ def _cached(path: Path, what: str, read: Callable[[Path], T], compute: Callable[
         return compute()
 
 
-def _digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 # ── the trained network ──────────────────────────────────────────────────────
 
 
 def _network_digest(model: nn.Module, history: History) -> str:
     """A digest of the network's weights and its training history."""
-    h = hashlib.sha256()
+    parts = []
     for name, tensor in model.state_dict().items():
-        h.update(name.encode() + b"\0" + tensor.detach().cpu().contiguous().numpy().tobytes())
-    h.update(json.dumps(history.as_dict(), sort_keys=True).encode())
-    return h.hexdigest()
+        parts += [name.encode(), tensor.detach().cpu().contiguous().numpy().tobytes()]
+    return content_digest(*parts, json.dumps(history.as_dict(), sort_keys=True).encode())
 
 
 def _read_network(path: Path) -> tuple[DigitRecognizer, History]:
@@ -492,7 +487,7 @@ def _check_run(r: object, where: str) -> Run:
 
 
 def _runs_digest(runs: list[dict]) -> str:
-    return _digest(json.dumps(runs, sort_keys=True, ensure_ascii=False).encode())
+    return content_digest(json.dumps(runs, sort_keys=True, ensure_ascii=False).encode())
 
 
 def _read_runs(path: Path) -> list[Run]:
