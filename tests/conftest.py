@@ -98,3 +98,9 @@ def experiments_cache(tmp_path, monkeypatch):
     runs = write_experiments_cache(folder)
     monkeypatch.setattr(experiments, "_folder", lambda: folder)
     return folder, runs
+
+
+@pytest.fixture
+def make_experiments_cache():
+    """``write_experiments_cache`` as a fixture: ``make_experiments_cache(folder) -> runs``."""
+    return write_experiments_cache
