@@ -2,12 +2,16 @@
 the network's data flow, and an autograd graph (matplotlib; imported only when this module is).
 
 Each function returns its figure. The drawn pieces carry a ``gid`` (``"tap"``, ``"out"``,
-``"layer"``, …) so that a test can count what the picture shows.
+``"layer"``, …) so that a test can count what the picture shows. Each picture has a bound on
+what it draws (``MAX_SIDE``, ``MAX_FRAMES``, ``MAX_NOTE_LINES``, ``MAX_ROWS``, ``MAX_NODES``),
+chosen so that it is drawn in a few seconds and can still be read; beyond it the function
+refuses with a ``ValueError`` that names the bound, before anything is drawn.
 """
 
 from __future__ import annotations
 
 import textwrap
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,6 +24,11 @@ from torch import nn
 from .shapes import _check_int, conv_output_size, pool_output_size, trace_flow, window_cells
 
 __all__ = [
+    "MAX_SIDE",
+    "MAX_FRAMES",
+    "MAX_NOTE_LINES",
+    "MAX_ROWS",
+    "MAX_NODES",
     "output_size_or_reason",
     "draw_sliding_window",
     "draw_data_flow",
@@ -29,6 +38,18 @@ __all__ = [
 ]
 
 _BLUE, _PAD, _DROP, _GRID = "#4c8bd6", "#e4e4e4", "#f4b6b6", "#9a9a9a"
+
+#: the most cells a side a sliding-window frame draws: the padded input (size + 2·padding) and
+#: the kernel's span (dilation·(kernel_size − 1) + 1); 64 cells draw in about two seconds
+MAX_SIDE = 64
+#: the most frames (output positions) one sliding-window picture shows side by side
+MAX_FRAMES = 6
+#: the most lines of text (``note``, or the reason for a refusal, wrapped) under the frames
+MAX_NOTE_LINES = 20
+#: the most boxes a data-flow picture draws (one per operation of the forward pass)
+MAX_ROWS = 80
+#: the most nodes an autograd picture draws
+MAX_NODES = 80
 
 
 def output_size_or_reason(size: int, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1,
@@ -126,26 +147,46 @@ def draw_sliding_window(
     Sizes come from ``companion.shapes``; a combination it refuses is drawn as one frame with
     the kernel overhanging and the reason under it. Bad arguments (non-integers,
     positions outside the output) are a ``ValueError``. ``note`` is printed under the frames.
+    A picture is drawn for at most ``MAX_SIDE`` cells a side (``size + 2·padding`` and the
+    kernel's span), ``MAX_FRAMES`` frames and ``MAX_NOTE_LINES`` lines of text; more is a
+    ``ValueError`` naming the bound (the formulas are the same for a small example).
     """
     out, reason = output_size_or_reason(size, kernel_size, stride, padding, dilation, pool, ceil_mode)
-    if isinstance(max_frames, bool) or not isinstance(max_frames, int) or max_frames < 1:
-        raise ValueError(f"max_frames={max_frames!r} must be an integer >= 1")
+    if isinstance(max_frames, bool) or not isinstance(max_frames, int) or not 1 <= max_frames <= MAX_FRAMES:
+        raise ValueError(f"max_frames={max_frames!r} must be an integer from 1 to MAX_FRAMES = {MAX_FRAMES}")
+    padded, span = size + 2 * padding, dilation * (kernel_size - 1) + 1
+    for what, cells in ((f"size + 2·padding = {size} + 2·{padding}", padded),
+                        (f"the kernel's span dilation·(kernel_size − 1) + 1 = {dilation}·{kernel_size - 1} + 1", span)):
+        if cells > MAX_SIDE:
+            raise ValueError(f"{what} = {cells} cells: a sliding-window picture draws at most MAX_SIDE = {MAX_SIDE} "
+                             "cells a side; draw a smaller example (the output-size formula is the same), or "
+                             "compute large sizes with companion.conv_output_size / pool_output_size")
+    if note is not None and not isinstance(note, str):
+        raise ValueError(f"note of type {type(note).__name__}: expected a str or None")
+    lines = [part for line in (reason or note or "").splitlines() for part in textwrap.wrap(line, 95)]
+    if len(lines) > MAX_NOTE_LINES:
+        raise ValueError(f"the text under the frames would take {len(lines)} lines: at most MAX_NOTE_LINES = "
+                         f"{MAX_NOTE_LINES} (lines are wrapped at 95 characters); shorten the note")
     if out is None:
         positions, dropped = [None], set()
     else:
         if positions is None:
             positions = list(dict.fromkeys([(0, 0), (0, min(1, out - 1)), (out - 1, out - 1)]))[:max_frames]
+        elif isinstance(positions, (str, bytes)) or not isinstance(positions, Sequence):
+            raise ValueError(f"positions of type {type(positions).__name__}: expected a list of (row, col) pairs")
+        if not 1 <= len(positions) <= MAX_FRAMES:
+            raise ValueError(f"{len(positions)} positions: a sliding-window picture shows 1 to MAX_FRAMES = "
+                             f"{MAX_FRAMES} frames")
         for p in positions:
-            if not (isinstance(p, tuple) and len(p) == 2 and all(0 <= v < out for v in p)):
+            if not (isinstance(p, tuple) and len(p) == 2
+                    and all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < out for v in p)):
                 raise ValueError(f"position {p!r} is outside the {out}×{out} output")
         seen = {rc for i in range(out) for j in range(out)
                 for rc in window_cells(i, j, kernel_size, stride, padding, dilation)}
         dropped = {(r, c) for r in range(size) for c in range(size)} - seen
-    span = dilation * (kernel_size - 1) + 1
-    width = max(size + 2 * padding, span) + (0 if out is None else 2 + out)
-    height = max(size + 2 * padding, span)
+    width = max(padded, span) + (0 if out is None else 2 + out)
+    height = max(padded, span)
     cell = min(0.26, 10.0 / (len(positions) * width), 4.0 / height)
-    lines = [part for line in (reason or note or "").splitlines() for part in textwrap.wrap(line, 95)]
     fig_h = max(height * cell, 1.0) + 1.1 + 0.15 * len(lines)
     fig, axes = plt.subplots(1, len(positions), squeeze=False,
                              figsize=(round(max(6.0, len(positions) * width * cell + 0.4), 2), round(fig_h, 2)))
@@ -180,8 +221,13 @@ def draw_data_flow(model: nn.Module, x: torch.Tensor):
     """The data flow of ``model`` on ``x``, one box per operation of its forward pass
     (``companion.shapes.trace_flow``: modules and functional calls), each with its output
     shape (batch dimension dropped) and its parameter count, so the picture is measured from
-    the model itself. Returns the figure; the boxes carry ``gid="layer"``."""
+    the model itself. Returns the figure; the boxes carry ``gid="layer"``. A forward pass of
+    more than ``MAX_ROWS`` operations is a ``ValueError`` (print ``trace_flow`` as a table instead)."""
     rows = trace_flow(model, x)
+    if len(rows) > MAX_ROWS:
+        raise ValueError(f"the forward pass of {type(model).__name__} has {len(rows)} steps: a data-flow picture "
+                         f"draws at most MAX_ROWS = {MAX_ROWS}; print companion.shapes.trace_flow(model, x) as a "
+                         "table instead")
     fig, ax = plt.subplots(figsize=(6.4, 0.42 * len(rows) + 0.7))
     for k, row in enumerate(rows):
         face = _KIND_COLOURS.get(row.kind, "#eeeeee")
@@ -228,9 +274,9 @@ def autograd_graph(output: torch.Tensor, names: dict[str, torch.Tensor] | None =
         raise ValueError("output must be a tensor computed from tensors that require grad (it has no grad_fn)")
     by_id = {id(t): n for n, t in (names or {}).items()}
     order, index, edges = [], {}, {}
-    queue = [output.grad_fn]
+    queue = deque([output.grad_fn])
     while queue:
-        fn = queue.pop(0)
+        fn = queue.popleft()
         if fn in index:
             continue
         index[fn] = len(order)
@@ -238,11 +284,21 @@ def autograd_graph(output: torch.Tensor, names: dict[str, torch.Tensor] | None =
         nxt = [f for f, _ in fn.next_functions if f is not None]
         edges[fn] = nxt
         queue.extend(nxt)
+    # the longest path from the output to each node, in topological order (the graph is acyclic):
+    # a node is placed once every node that passes it a gradient has been
+    waiting = dict.fromkeys(order, 0)
+    for fn in order:
+        for f in edges[fn]:
+            waiting[f] += 1
     depth = dict.fromkeys(order, 0)
-    for _ in order:  # longest path: relax |V| times (the graph is small and acyclic)
-        for fn in order:
-            for f in edges[fn]:
-                depth[f] = max(depth[f], depth[fn] + 1)
+    ready = deque([output.grad_fn])
+    while ready:
+        fn = ready.popleft()
+        for f in edges[fn]:
+            depth[f] = max(depth[f], depth[fn] + 1)
+            waiting[f] -= 1
+            if not waiting[f]:
+                ready.append(f)
 
     def label(fn) -> str:
         var = getattr(fn, "variable", None)
@@ -257,8 +313,12 @@ def autograd_graph(output: torch.Tensor, names: dict[str, torch.Tensor] | None =
 def draw_autograd_graph(output: torch.Tensor, names: dict[str, torch.Tensor] | None = None, title: str | None = None):
     """Draw ``autograd_graph(output, names)`` top-down: the output's ``grad_fn`` at the top,
     the leaves that receive ``.grad`` (``AccumulateGrad``, green) at the bottom; arrows
-    follow the gradient. Returns the figure; the boxes carry ``gid="node"``."""
+    follow the gradient. Returns the figure; the boxes carry ``gid="node"``. A graph of more
+    than ``MAX_NODES`` nodes is a ``ValueError`` (``autograd_graph`` still lists it)."""
     nodes = autograd_graph(output, names)
+    if len(nodes) > MAX_NODES:
+        raise ValueError(f"the autograd graph has {len(nodes)} nodes: an autograd picture draws at most MAX_NODES = "
+                         f"{MAX_NODES}; draw a smaller example, or list the nodes with autograd_graph(output)")
     levels: dict[int, list[int]] = {}
     for i, n in enumerate(nodes):
         levels.setdefault(n.depth, []).append(i)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
 
-__all__ = ["pinned_versions", "version_mismatches", "report", "main"]
+__all__ = ["pinned_versions", "version_mismatches", "venv_python", "report", "main"]
 
 ROOT = Path(__file__).resolve().parents[1]
 #: seconds the whole network check may take
@@ -55,6 +55,34 @@ def version_mismatches(pins: dict[str, str]) -> list[tuple[str, str, str | None]
         if have is None or have.split("+")[0] != want.split("+")[0]:
             out.append((name, want, have))
     return out
+
+
+def venv_python(root: Path | None = None) -> Path | None:
+    """The course's own Python, ``.venv/bin/python`` (``.venv\\Scripts\\python.exe`` on
+    Windows) under ``root`` (default: the checkout), or None when ``make lab`` has not made it."""
+    root = root or ROOT
+    for parts in (("bin", "python"), ("Scripts", "python.exe")):
+        path = root / ".venv" / Path(*parts)
+        if path.exists():
+            return path
+    return None
+
+
+def _venv_hint(root: Path) -> str | None:
+    """One line pointing to the course's Python, for a Python that is not it (a missing pin
+    is why this is asked)."""
+    python = venv_python(root)
+    if python is None:
+        return None
+    try:
+        if Path(sys.prefix).resolve() == (root / ".venv").resolve():
+            return None  # this is the course's Python; its own differences are listed above
+        here = Path.cwd().resolve() == root.resolve()
+    except OSError:
+        here = False
+    shown = python.relative_to(root) if here else python
+    return (f"hint        this Python ({sys.executable}) lacks the pinned versions; the course's own is in "
+            f".venv: run `{shown} -m companion doctor`")
 
 
 def _problem(exc: BaseException) -> str:
@@ -99,17 +127,21 @@ def _devices() -> str:
 
 
 def _local_mnist() -> str:
-    from .mnist import find_files
+    from .mnist import check_folder
 
     folder = os.environ.get("COURSE_MNIST_DIR")
     if not folder:
         return "not configured (set COURSE_MNIST_DIR to a folder with the four IDX files)"
     p = Path(folder).expanduser()
     try:
-        find_files(p)  # the loader's own rule: the same layouts and names `train` accepts
+        counts = check_folder(p)  # the loader's own reading and checks: what `train` accepts, nothing else
     except FileNotFoundError as exc:
         return str(exc)
-    return f"{p}: all four files present"
+    except ValueError as exc:
+        return f"cannot be used: {exc}"
+    except OSError as exc:
+        return f"cannot be read: {exc.filename or p}: {exc.strerror or exc}"
+    return f"{p}: all four files read and checked ({counts['train']:,} train / {counts['test']:,} test digits)"
 
 
 def _connect(host: str) -> None:
@@ -154,8 +186,10 @@ def _sample() -> str:
         return f"missing: {exc}"
 
 
-def report(check_network: bool = True) -> tuple[str, int]:
-    """The doctor's text and the number of warnings in it."""
+def report(check_network: bool = True, root: Path | None = None) -> tuple[str, int]:
+    """The doctor's text and the number of warnings in it. ``root`` is the checkout whose
+    constraints.txt and .venv are compared (default: the one companion was imported from)."""
+    root = root or ROOT
     from .cache import cache_dir
     from .device import DEFAULT, ENV
 
@@ -171,7 +205,7 @@ def report(check_network: bool = True) -> tuple[str, int]:
         lines.append(f"  network   {_safely(_network)}")
     lines.append(f"cache       {cache_dir()}")
     warnings = 0
-    pins = pinned_versions()
+    pins = pinned_versions(root / "constraints.txt")
     if not pins:
         lines.append("pins        constraints.txt not found (installed from a wheel?) — versions not compared")
     else:
@@ -188,6 +222,8 @@ def report(check_network: bool = True) -> tuple[str, int]:
             lines.append(f"note        {others} other package(s) differ from constraints.txt")
         if not bad:
             lines.append(f"pins        all {len(pins)} pinned packages match constraints.txt")
+        elif hint := _venv_hint(root):
+            lines.append(hint)
     return "\n".join(lines), warnings
 
 

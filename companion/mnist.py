@@ -9,7 +9,8 @@ function that finds digits.
 
 Files that are truncated, corrupt or of the wrong shape raise ``ValueError`` naming the file;
 they are never silently replaced by other data. torch is imported only when tensors are made,
-so that ``find_files`` (which ``python -m companion doctor`` uses) works without it.
+so that ``check_folder`` (which ``python -m companion doctor`` uses: the loader's own checks)
+works without it.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ __all__ = [
     "read_idx",
     "write_idx",
     "find_files",
+    "check_folder",
     "load_folder",
     "download",
     "load_digits",
@@ -145,20 +147,16 @@ def find_files(folder: str | os.PathLike) -> dict[str, Path]:
     return found
 
 
-def _images(path: Path) -> torch.Tensor:
-    import torch
-
+def _image_array(path: Path) -> np.ndarray:
     a = read_idx(path)
     if a.dtype != np.uint8 or a.ndim != 3 or a.shape[1:] != (28, 28):
         raise ValueError(f"{path}: expected uint8 images shaped (N, 28, 28), found {a.dtype} {a.shape}")
     if len(a) == 0:
         raise ValueError(f"{path}: holds no images (its header says 0); each split needs at least one digit")
-    return torch.from_numpy(a.copy()).unsqueeze(1).float().div_(255.0)
+    return a
 
 
-def _labels(path: Path, n: int, images: Path) -> torch.Tensor:
-    import torch
-
+def _label_array(path: Path, n: int, images: Path) -> np.ndarray:
     a = read_idx(path)
     if a.dtype != np.uint8 or a.ndim != 1:
         raise ValueError(f"{path}: expected uint8 labels shaped (N,), found {a.dtype} {a.shape}")
@@ -166,16 +164,41 @@ def _labels(path: Path, n: int, images: Path) -> torch.Tensor:
         raise ValueError(f"{path}: {len(a)} labels for {n} images in {images.name}")
     if len(a) and a.max() > 9:
         raise ValueError(f"{path}: label {int(a.max())} is not a digit 0–9")
-    return torch.from_numpy(a.astype(np.int64))
+    return a
+
+
+def _read_folder(folder: str | os.PathLike) -> dict[str, np.ndarray]:
+    """The four arrays of ``folder``, each file read and checked (numpy only)."""
+    files = find_files(folder)
+    arrays = {}
+    for split in ("train", "test"):
+        images = files[f"{split}_images"]
+        arrays[f"{split}_images"] = _image_array(images)
+        arrays[f"{split}_labels"] = _label_array(files[f"{split}_labels"], len(arrays[f"{split}_images"]), images)
+    return arrays
+
+
+def check_folder(folder: str | os.PathLike) -> dict[str, int]:
+    """Read and check the four files of ``folder`` exactly as ``load_folder`` does, without
+    torch (``python -m companion doctor`` asks it): ``{"train": N, "test": M}``. A missing file
+    is a ``FileNotFoundError``; a truncated, corrupt or wrongly shaped one a ``ValueError``
+    naming the file."""
+    arrays = _read_folder(folder)
+    return {split: len(arrays[f"{split}_labels"]) for split in ("train", "test")}
 
 
 def load_folder(folder: str | os.PathLike) -> Digits:
     """Read the four MNIST files from ``folder`` (see ``find_files``), checking every one."""
-    files = find_files(folder)
-    x_train = _images(files["train_images"])
-    y_train = _labels(files["train_labels"], len(x_train), files["train_images"])
-    x_test = _images(files["test_images"])
-    y_test = _labels(files["test_labels"], len(x_test), files["test_images"])
+    import torch
+
+    arrays = _read_folder(folder)
+
+    def images(a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(a.copy()).unsqueeze(1).float().div_(255.0)
+
+    x_train, x_test = images(arrays["train_images"]), images(arrays["test_images"])
+    y_train = torch.from_numpy(arrays["train_labels"].astype(np.int64))
+    y_test = torch.from_numpy(arrays["test_labels"].astype(np.int64))
     counts = f"{len(y_train):,} train / {len(y_test):,} test"
     return Digits(x_train, y_train, x_test, y_test, "mnist", f"MNIST from {Path(folder)} ({counts})")
 

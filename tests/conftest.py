@@ -69,3 +69,38 @@ def figures():
     viz.use_chinese_font()
     yield
     plt.close("all")
+
+
+def write_experiments_cache(folder: Path) -> list:
+    """A complete, valid cache of ``companion.experiments`` in ``folder`` (an untrained network
+    and made-up runs, each field in range, stored as the module stores them); return the runs."""
+    from companion import experiments
+    from companion.history import History
+    from companion.model import make_model
+
+    folder.mkdir(parents=True, exist_ok=True)
+    history = History(epoch=[1.0], step=[10], seconds=[0.5], train_loss=[0.4], test_loss=[0.3], test_acc=[0.9],
+                      lr=[1e-3])
+    experiments._write_network(folder / "course_network.pt", (make_model("fixed", seed=0).eval(), history))
+    runs = [experiments.Run(name, seed, 0.1 + seed / 100, 0.99, 0.3, 0.9 - seed / 100,
+                            experiments._head_params(v), 0.2)
+            for name, v in experiments.VARIANTS.items() for seed in experiments.SEEDS]
+    experiments._write_runs(folder / "controlled_runs.json", runs)
+    return runs
+
+
+@pytest.fixture
+def experiments_cache(tmp_path, monkeypatch):
+    """``companion.experiments`` pointed at a complete cache in a temporary folder: ``(folder, runs)``."""
+    from companion import experiments
+
+    folder = tmp_path / "experiments" / "key"
+    runs = write_experiments_cache(folder)
+    monkeypatch.setattr(experiments, "_folder", lambda: folder)
+    return folder, runs
+
+
+@pytest.fixture
+def make_experiments_cache():
+    """``write_experiments_cache`` as a fixture: ``make_experiments_cache(folder) -> runs``."""
+    return write_experiments_cache

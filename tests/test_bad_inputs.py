@@ -128,7 +128,7 @@ def test_a_damaged_sample_cache_is_rebuilt_by_train(capsys, workdir):
     from companion import sample
 
     digest = hashlib.sha256(sample.sample_path().read_bytes()).hexdigest()[:16]
-    cached = workdir / "cache" / f"mnist_5k-{digest}.npz"
+    cached = workdir / "cache" / f"mnist_5k-{sample._CACHE_LAYOUT}-{digest}.npz"
     cached.parent.mkdir()
     cached.write_bytes(b"")  # what a full disk or a killed copy leaves
     code, _ = _run(["train", "--data", "sample", *FAST, "--out", "new.pt"], capsys, workdir)

@@ -37,7 +37,7 @@ def test_doctor_sees_every_folder_that_train_accepts(tmp_path, monkeypatch, fake
                 f.rename(f.with_name(f.name.replace("-idx", ".idx")))
     load_folder(folder)  # what `train --data FOLDER` reads
     monkeypatch.setenv("COURSE_MNIST_DIR", str(folder))
-    assert doctor._local_mnist() == f"{folder}: all four files present"
+    assert doctor._local_mnist() == f"{folder}: all four files read and checked (12 train / 5 test digits)"
 
 
 def test_local_mnist_status(tmp_path, monkeypatch):
@@ -142,3 +142,78 @@ def test_train_without_torch_is_one_line_pointing_to_doctor(tmp_path):
     assert proc.returncode == 1 and proc.stdout == ""
     assert proc.stderr.startswith("error: torch cannot be imported") and "companion doctor" in proc.stderr
     assert len(proc.stderr.splitlines()) == 1 and not list(tmp_path.iterdir())
+
+
+# ── a Python that is not the course's (issue 24, item 14) ─────────────────────────────
+
+
+def _checkout(tmp_path, with_venv):
+    """A copy of the checkout's companion and constraints.txt, with or without a .venv."""
+    import shutil
+
+    from companion.doctor import ROOT
+
+    root = tmp_path / "course"
+    shutil.copytree(ROOT / "companion", root / "companion", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "constraints.txt", root / "constraints.txt")
+    if with_venv:
+        (root / ".venv" / "bin").mkdir(parents=True)
+        (root / ".venv" / "bin" / "python").write_text("")
+    return root
+
+
+@pytest.fixture(scope="module")
+def bare_python(tmp_path_factory):
+    """A Python with none of the pinned packages: a virtual environment made from this one's base
+    interpreter without pip (the situation of the system python3)."""
+    import subprocess
+    import sys
+    import venv  # noqa: F401 - part of the standard library; fails loudly if it is not there
+
+    where = tmp_path_factory.mktemp("bare") / "env"
+    base = getattr(sys, "_base_executable", sys.executable)
+    subprocess.run([base, "-m", "venv", "--without-pip", str(where)], check=True, timeout=120)
+    python = where / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+    probe = subprocess.run([str(python), "-c", "import importlib.util as u; print(u.find_spec('torch') is None)"],
+                           capture_output=True, text=True, timeout=60)
+    assert probe.stdout.strip() == "True", probe.stderr
+    return python
+
+
+@pytest.mark.parametrize("with_venv", [True, False])
+def test_a_python_without_the_pins_is_pointed_to_the_course_python(tmp_path, bare_python, with_venv):
+    import os
+    import subprocess
+
+    root = _checkout(tmp_path, with_venv)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
+    proc = subprocess.run([str(bare_python), "-m", "companion", "doctor", "--no-network"], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    lines = proc.stdout.splitlines()
+    assert "torch       not installed" in lines
+    hints = [line for line in lines if "-m companion doctor`" in line]
+    if with_venv:
+        assert hints == [f"hint        this Python ({bare_python}) lacks the pinned versions; the course's own is in "
+                         ".venv: run `.venv/bin/python -m companion doctor`"]
+    else:
+        assert hints == []
+
+
+def test_the_hint_names_the_full_path_elsewhere_and_is_not_given_inside_the_venv(tmp_path, monkeypatch):
+    import sys
+
+    root = _checkout(tmp_path, with_venv=True)
+    real = doctor.installed
+    monkeypatch.setattr(doctor, "installed", lambda name: None if name == "torch" else real(name))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "prefix", str(tmp_path / "elsewhere"))
+    text, _ = doctor.report(check_network=False, root=root)
+    assert f"run `{root / '.venv' / 'bin' / 'python'} -m companion doctor`" in text.splitlines()[-1]
+    monkeypatch.setattr(sys, "prefix", str(root / ".venv"))  # the course's own Python, one pin off
+    text, _ = doctor.report(check_network=False, root=root)
+    assert "hint" not in text and "WARNING     torch missing ≠ pinned" in text
+    monkeypatch.setattr(doctor, "installed", real)
+    monkeypatch.setattr(sys, "prefix", str(tmp_path / "elsewhere"))
+    assert doctor.venv_python(root) == root / ".venv" / "bin" / "python"
+    assert doctor.venv_python(tmp_path) is None

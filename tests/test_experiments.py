@@ -37,7 +37,7 @@ def test_the_runs_are_cached_and_reproducible(tmp_path, monkeypatch):
     assert by[("no_pool", 0)].params > 3.9 * by[("baseline", 0)].params
     path = experiments._folder() / "controlled_runs.json"
     stored = json.loads(path.read_text(encoding="utf-8"))
-    assert [experiments.Run(**r) for r in stored] == runs
+    assert [experiments.Run(**r) for r in stored["runs"]] == runs and experiments._read_runs(path) == runs
     # the same head, trained again with the same seed, gives the same numbers
     model, history = experiments.course_network()
     assert history.test_acc[-1] >= 0.95 and not model.training
@@ -66,13 +66,15 @@ def test_an_unreadable_cache_is_computed_again(tmp_path, monkeypatch):
         next(k for k, w in experiments.VARIANTS.items() if w == v), seed, 0.1, 0.2, 0.9))
     runs = experiments.controlled_runs()
     assert len(runs) == 3 * len(experiments.VARIANTS)
-    assert json.loads((tmp_path / "controlled_runs.json").read_text())[0]["variant"] == "baseline"
+    assert json.loads((tmp_path / "controlled_runs.json").read_text())["runs"][0]["variant"] == "baseline"
 
 
-def test_the_lock_is_released_and_a_dead_owners_lock_is_taken_over(tmp_path):
+def test_the_lock_names_its_owner_while_held_and_is_released(tmp_path):
     with experiments._lock(tmp_path):
-        assert (tmp_path / ".lock").exists()
-    assert not (tmp_path / ".lock").exists()
-    (tmp_path / ".lock").write_text("")
+        owner = (tmp_path / ".lock").read_text()
+        assert owner.split()[0] == str(__import__("os").getpid())
+        with experiments._lock(tmp_path, wait=0.0):  # the same thread may take it again
+            pass
+    assert (tmp_path / ".lock").read_text() == ""  # kept, empty: nobody holds it
     with experiments._lock(tmp_path, wait=0.0):
         pass

@@ -492,10 +492,12 @@ def normalise_files(paths: list[Path]) -> int:
 
 
 def kernel_env(device: str = "cpu", base: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment of a notebook kernel: the course device, a fixed hash seed."""
+    """The environment of a notebook kernel: the course device, a fixed hash seed, and waits
+    for another process's controlled runs without a line on stderr (it would be stored)."""
     env = dict(os.environ if base is None else base)
     env["COURSE_DEVICE"] = device
     env.setdefault("PYTHONHASHSEED", "0")
+    env.setdefault("COURSE_QUIET_WAIT", "1")
     return env
 
 
