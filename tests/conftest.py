@@ -7,6 +7,10 @@ import matplotlib
 
 matplotlib.use("Agg")  # figures are drawn off screen in every test
 
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -104,3 +108,29 @@ def experiments_cache(tmp_path, monkeypatch):
 def make_experiments_cache():
     """``write_experiments_cache`` as a fixture: ``make_experiments_cache(folder) -> runs``."""
     return write_experiments_cache
+
+
+#: run a command without root's permission overrides: a chmod'ed folder is then read-only to it
+WITHOUT_OVERRIDE = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--inh-caps=-all"]
+
+
+@pytest.fixture
+def unprivileged() -> list[str]:
+    """The command prefix under which a chmod'ed folder is really read-only; skip if none."""
+    if os.name == "nt":
+        pytest.skip("POSIX modes and capabilities")
+    prefix = [] if os.geteuid() != 0 else WITHOUT_OVERRIDE
+    if prefix and shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv: a read-only folder cannot be made for this process")
+    probe = Path(os.environ.get("TMPDIR", "/tmp")) / f"readonly-probe-{os.getpid()}"
+    probe.mkdir(exist_ok=True)
+    try:
+        probe.chmod(0o555)
+        done = subprocess.run([*prefix, sys.executable, "-c", f"open({str(probe / 'x')!r}, 'w')"],
+                              capture_output=True, timeout=60)
+        if done.returncode == 0:
+            pytest.skip("this process may write into a read-only folder (capabilities could not be dropped)")
+    finally:
+        probe.chmod(0o755)
+        shutil.rmtree(probe, ignore_errors=True)
+    return prefix

@@ -26,28 +26,6 @@ import companion.sample as sample
 from companion import experiments, load_sample, mnist
 
 ROOT = Path(__file__).resolve().parents[1]
-WITHOUT_OVERRIDE = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--inh-caps=-all"]
-
-
-def _unprivileged() -> list[str]:
-    """The command prefix under which a chmod'ed folder is really read-only; skip if none."""
-    if os.name == "nt":
-        pytest.skip("POSIX modes and capabilities")
-    prefix = [] if os.geteuid() != 0 else WITHOUT_OVERRIDE
-    if prefix and shutil.which("setpriv") is None:
-        pytest.skip("running as root without setpriv: a read-only folder cannot be made for this process")
-    probe = Path(os.environ.get("TMPDIR", "/tmp")) / f"readonly-probe-{os.getpid()}"
-    probe.mkdir(exist_ok=True)
-    try:
-        probe.chmod(0o555)
-        done = subprocess.run([*prefix, sys.executable, "-c", f"open({str(probe / 'x')!r}, 'w')"],
-                              capture_output=True, timeout=60)
-        if done.returncode == 0:
-            pytest.skip("this process may write into a read-only folder (capabilities could not be dropped)")
-    finally:
-        probe.chmod(0o755)
-        shutil.rmtree(probe, ignore_errors=True)
-    return prefix
 
 
 def _read_only(top: Path) -> None:
@@ -100,16 +78,15 @@ def _read_as_unprivileged(prefix, cache, *extra):
                           capture_output=True, text=True, env=env, timeout=300)
 
 
-def test_a_complete_read_only_cache_is_read_without_a_lock_or_a_word(tmp_path, fake_mnist, make_experiments_cache,
-                                                                    monkeypatch):
-    prefix = _unprivileged()
+def test_a_complete_read_only_cache_is_read_without_a_lock_or_a_word(unprivileged, tmp_path, fake_mnist,
+                                                                    make_experiments_cache, monkeypatch):
     cache = tmp_path / "shared"
     runs = _make_shared_cache(cache, fake_mnist, make_experiments_cache, monkeypatch)
     before = _tree(cache)
     assert not (cache / "experiments" / "key" / ".lock").exists()
     _read_only(cache)
     try:
-        proc = _read_as_unprivileged(prefix, cache)
+        proc = _read_as_unprivileged(unprivileged, cache)
     finally:
         _writable(cache)
     assert proc.returncode == 0, proc.stderr
@@ -119,9 +96,8 @@ def test_a_complete_read_only_cache_is_read_without_a_lock_or_a_word(tmp_path, f
     assert _tree(cache) == before  # not a byte written, no .lock made
 
 
-def test_an_incomplete_read_only_cache_is_computed_without_storing_and_said(tmp_path, fake_mnist,
+def test_an_incomplete_read_only_cache_is_computed_without_storing_and_said(unprivileged, tmp_path, fake_mnist,
                                                                           make_experiments_cache, monkeypatch):
-    prefix = _unprivileged()
     cache = tmp_path / "shared"
     runs = _make_shared_cache(cache, fake_mnist, make_experiments_cache, monkeypatch)
     folder = cache / "experiments" / "key"
@@ -133,7 +109,7 @@ def test_an_incomplete_read_only_cache_is_computed_without_storing_and_said(tmp_
     before = _tree(cache)
     _read_only(cache)
     try:
-        proc = _read_as_unprivileged(prefix, cache, str(tmp_path / "whole.json"))
+        proc = _read_as_unprivileged(unprivileged, cache, str(tmp_path / "whole.json"))
     finally:
         _writable(cache)
     assert proc.returncode == 0, proc.stderr
@@ -145,8 +121,7 @@ def test_an_incomplete_read_only_cache_is_computed_without_storing_and_said(tmp_
     assert _tree(cache) == before
 
 
-def test_an_empty_read_only_cache_falls_back_to_the_sample_in_one_line(tmp_path):
-    prefix = _unprivileged()
+def test_an_empty_read_only_cache_falls_back_to_the_sample_in_one_line(unprivileged, tmp_path):
     cache = tmp_path / "empty"
     cache.mkdir()
     _read_only(cache)
@@ -156,7 +131,7 @@ def test_an_empty_read_only_cache_falls_back_to_the_sample_in_one_line(tmp_path)
     env = {**os.environ, "COURSE_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT)}
     env.pop("COURSE_MNIST_DIR", None)
     try:
-        proc = subprocess.run([*prefix, sys.executable, "-c", code], capture_output=True, text=True, env=env,
+        proc = subprocess.run([*unprivileged, sys.executable, "-c", code], capture_output=True, text=True, env=env,
                               timeout=300)
     finally:
         _writable(cache)

@@ -54,6 +54,62 @@ def notebook_paths(selected: list[str] | None = None, root: Path = ROOT) -> list
     return paths
 
 
+class CourseError(Exception):
+    """A failure of one of the course's commands, said in one line: what and where, and what to
+    do. ``tools/tasks.py`` prints it after ``error:`` and exits with status 1."""
+
+
+def read_notebook(path: Path):
+    """Read a notebook, or raise ``CourseError`` naming it when it is not one (a merge-conflict
+    marker, a truncated file, not UTF-8)."""
+    import warnings
+
+    import nbformat
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise CourseError(f"{shown(path)} is not UTF-8 text ({exc.reason} at byte {exc.start}); restore it with "
+                          f"`git checkout -- {shown(path)}`") from None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # nbformat's MissingIDFieldWarning: ids are added on write
+            return nbformat.reads(text, as_version=4)
+    except Exception as exc:  # noqa: BLE001 - nbformat raises several kinds for a damaged file
+        hint = ("it has merge-conflict markers: resolve them" if "<<<<<<<" in text
+                else "it is not a notebook's JSON")
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CourseError(f"{shown(path)} cannot be read as a notebook ({first[:120]}); {hint}, or restore it "
+                          f"with `git checkout -- {shown(path)}`") from None
+
+
+def writable_folder(path: Path, purpose: str) -> Path:
+    """Make sure ``path`` is a folder this process can write into (creating it if needed), before
+    anything is written there; otherwise ``CourseError`` naming the path and what to do."""
+    path = Path(path)
+    for part in [path, *path.parents]:
+        if part.exists():
+            if not part.is_dir():
+                raise CourseError(f"{shown(part)} is a file, but the course needs a folder there ({purpose}); "
+                                  "rename or move that file, then run the command again")
+            break
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CourseError(f"cannot make the folder {shown(path)} ({exc.strerror or exc}); check the permissions "
+                          "of the folder above it") from None
+    import tempfile
+
+    try:
+        fd, name = tempfile.mkstemp(dir=path, prefix=".write-probe-")
+        os.close(fd)
+        os.unlink(name)
+    except OSError as exc:
+        raise CourseError(f"{shown(path)} is not writable ({exc.strerror or exc}); make it writable "
+                          f"(chmod u+w {shown(path)}) or run the command where you may write") from None
+    return path
+
+
 def shown(path: Path) -> str:
     """``path`` relative to the checkout when it is inside it (for messages)."""
     path = Path(path).resolve()
@@ -462,8 +518,13 @@ def normalise_metadata(nb, renumber: bool = True) -> None:
 
 
 def write(nb, path: Path) -> None:
-    """Write ``nb`` atomically: a temporary file beside it, then a rename."""
+    """Write ``nb`` atomically: a temporary file beside it, then a rename. A destination that
+    is a folder, or a folder that cannot be written, is a ``CourseError`` before anything is written."""
     import nbformat
+
+    if path.is_dir():
+        raise CourseError(f"{shown(path)} is a folder; a notebook cannot be written there")
+    writable_folder(path.parent, "the notebook's folder")
 
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
@@ -480,7 +541,7 @@ def normalise_files(paths: list[Path]) -> int:
 
     for path in paths:
         before = path.read_text(encoding="utf-8")
-        nb = nbformat.reads(before, as_version=4)
+        nb = read_notebook(path)
         normalise_metadata(nb, renumber=False)
         if nbformat.writes(nb) + "\n" != before:
             write(nb, path)
@@ -534,15 +595,10 @@ def execute(path: Path, timeout: int = 600, env: dict[str, str] | None = None):
 
     Raises ``CellFailed`` naming the failing cell (a ``RuntimeError``).
     """
-    import warnings
-
-    import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # nbformat's MissingIDFieldWarning: ids are added on write
-        nb = nbformat.read(path, as_version=4)
+    nb = read_notebook(path)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             # the kernel's own start-up warnings (plain TCP on localhost) are not the lesson's
                             extra_arguments=["--IPKernelApp.log_level=ERROR"],
@@ -570,15 +626,9 @@ def execute(path: Path, timeout: int = 600, env: dict[str, str] | None = None):
 
 def stale(paths: list[Path], root: Path = ROOT) -> list[tuple[Path, str]]:
     """The notebooks among ``paths`` whose stored outputs may be stale, each with the reason."""
-    import warnings
-
-    import nbformat
-
     found = []
     for path in paths:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            nb = nbformat.read(path, as_version=4)
+        nb = read_notebook(path)
         reason = stale_reason(nb, root)
         if reason:
             found.append((path, reason))

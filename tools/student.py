@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from tools.notebooks import ROOT, notebook_paths, shown, write
+from tools.notebooks import ROOT, notebook_paths, read_notebook, shown, writable_folder, write
 
 STUDENT_DIR = ROOT / "build" / "student"
 
@@ -27,13 +27,11 @@ def student_notebook(nb):
 def student(out_dir: Path = STUDENT_DIR) -> int:
     """Write into ``out_dir`` (default build/student/) every lesson without its solution cells.
     Only the lessons' own file names are (re)written there; nothing else in the folder is touched."""
-    import nbformat
-
-    out_dir.mkdir(parents=True, exist_ok=True)
+    writable_folder(out_dir, "the student copies")
     lessons = notebook_paths()
+    copies = [student_notebook(read_notebook(path)) for path in lessons]  # every lesson read before any write
     total = 0
-    for path in lessons:
-        nb, removed = student_notebook(nbformat.read(path, as_version=4))
+    for path, (nb, removed) in zip(lessons, copies):
         total += removed
         write(nb, out_dir / path.name)
     print(f"student: {len(lessons)} notebooks in {shown(out_dir)}, {total} reference answers removed")

@@ -275,7 +275,34 @@ def new_exercise(lesson: str, name: str, kind: str) -> int:
 
 # ── the command line ────────────────────────────────────────────────────────────────
 def main(argv: list[str] | None = None) -> int:
+    """Run one task. A failure of the course's own commands is one line starting with ``error:``
+    (naming the path and what to do) and exit status 1; ``--debug`` shows the traceback instead."""
     argv = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in argv
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the course's commands end in one line, not a traceback
+        from tools.notebooks import CourseError
+
+        if debug or not isinstance(exc, (CourseError, OSError, UnicodeError)):
+            raise
+        if isinstance(exc, OSError) and exc.filename:
+            from tools.notebooks import shown
+
+            text = (f"{exc.strerror or exc}: {shown(Path(exc.filename))}; "
+                    "check that it exists and that you may write there")
+        else:
+            text = str(exc)
+        print(f"error: {text} (--debug shows the traceback)", file=sys.stderr)
+        return 1
+
+
+def _main(original: list[str]) -> int:
+    argv = original
+    argv = [a for a in argv if a != "--debug"] if argv[:1] not in (["test"], ["test-portable"]) else argv
     parser = argparse.ArgumentParser(prog="python tools/tasks.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="task", required=True)
@@ -305,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     args, extra = parser.parse_known_args(argv)
     if args.task == "venv":
         return venv(args.python)
-    code = _reexec_in_venv(argv)
+    code = _reexec_in_venv(original)
     if code is not None:
         return code
     if extra and args.task not in ("test", "test-portable", "test-cuda", "test-browser", "lab", "lab-course"):

@@ -15,7 +15,7 @@ import os
 import time
 from pathlib import Path
 
-from tools.notebooks import ROOT, notebook_paths
+from tools.notebooks import ROOT, CourseError, notebook_paths, read_notebook, shown, writable_folder
 
 WORKSPACE = "my-notebooks"
 OLD = "old"
@@ -23,11 +23,8 @@ OLD = "old"
 ORIGIN = "copied_from"
 
 
-def lesson_digest(text: str) -> str:
+def lesson_digest(nb) -> str:
     """A fingerprint of a lesson as the course ships it (every cell's source, in order)."""
-    import nbformat
-
-    nb = nbformat.reads(text, as_version=4)
     h = hashlib.sha256()
     for cell in nb.cells:
         h.update(f"{cell.cell_type}\0{cell.source}\0".encode())
@@ -37,9 +34,8 @@ def lesson_digest(text: str) -> str:
 def _copy_text(lesson: Path, root: Path) -> str:
     import nbformat
 
-    text = lesson.read_text(encoding="utf-8")
-    nb = nbformat.reads(text, as_version=4)
-    nb.metadata[ORIGIN] = {"lesson": lesson.relative_to(root).as_posix(), "digest": lesson_digest(text)}
+    nb = read_notebook(lesson)
+    nb.metadata[ORIGIN] = {"lesson": lesson.relative_to(root).as_posix(), "digest": lesson_digest(nb)}
     return nbformat.writes(nb) + "\n"
 
 
@@ -72,8 +68,7 @@ def prepare(root: Path = ROOT) -> tuple[list[Path], list[Path]]:
     and the existing copies whose lesson has changed since they were made."""
     import nbformat
 
-    folder = root / WORKSPACE
-    folder.mkdir(exist_ok=True)
+    writable_folder(root / WORKSPACE, "your copies of the lessons")
     made, outdated = [], []
     for lesson in notebook_paths(root=root):
         target = copy_path(lesson, root)
@@ -84,7 +79,7 @@ def prepare(root: Path = ROOT) -> tuple[list[Path], list[Path]]:
             origin = nbformat.read(target, as_version=4).metadata.get(ORIGIN, {})
         except Exception:  # the learner's file, whatever state it is in, is theirs
             continue
-        if origin.get("digest") not in (None, lesson_digest(lesson.read_text(encoding="utf-8"))):
+        if origin.get("digest") not in (None, lesson_digest(read_notebook(lesson))):
             outdated.append(target)
     return made, outdated
 
@@ -98,18 +93,21 @@ def update(name: str, root: Path = ROOT) -> Path:
         choices = ", ".join(p.stem for p in notebook_paths(root=root))
         raise SystemExit(f"error: NB={name!r} names no single lesson; use one of: {choices}")
     lesson = lessons[0]
+    text = _copy_text(lesson, root)  # a lesson that cannot be read stops here, before anything moves
+    writable_folder(root / WORKSPACE, "your copies of the lessons")  # made here if `make lab` never ran
     target = copy_path(lesson, root)
+    if target.is_dir():
+        raise CourseError(f"{shown(target)} is a folder, not your copy of the lesson; move it away first")
     moved = None
     if target.exists():
-        old = root / WORKSPACE / OLD
-        old.mkdir(parents=True, exist_ok=True)
+        old = writable_folder(root / WORKSPACE / OLD, "your earlier copies")
         moved = old / f"{lesson.stem}-{time.strftime('%Y%m%d-%H%M%S')}.ipynb"
         n = 1
         while moved.exists():
             n += 1
             moved = moved.with_name(f"{lesson.stem}-{time.strftime('%Y%m%d-%H%M%S')}-{n}.ipynb")
         os.rename(target, moved)
-    if not _create_new(target, _copy_text(lesson, root)):
+    if not _create_new(target, text):
         raise SystemExit(f"error: {target} appeared while it was being replaced; nothing was changed")
     return moved or target
 
