@@ -93,3 +93,96 @@ def test_a_whole_run_starts_the_shared_training_runs_at_once(monkeypatch):
     assert tasks.warm_experiments(["-x", "-n", "0"], env) == "proc"
     assert tasks.warm_experiments(["tests/test_shapes.py"], env) is None  # named tests: no head start
     assert tasks.warm_experiments(["notebooks/03_conv1.ipynb"], env) is None
+
+
+# ── make lab: JupyterLab's log level, and the lesson's address printed last ─────────────────────────
+def _parsed_by_jupyterlab(cmd):
+    """What JupyterLab itself makes of the options of a ``lab_command`` (traitlets' own parser)."""
+    from jupyterlab.labapp import LabApp
+
+    app = LabApp()
+    app.parse_command_line(cmd[3:])  # after `python -m jupyterlab`
+    return app
+
+
+def test_lab_passes_jupyterlabs_own_log_level_and_the_callers_wins():
+    first = tasks.ROOT / "my-notebooks" / "00_overview.ipynb"
+    cmd = tasks.lab_command(["--no-browser", "--port=8899"], first)
+    assert cmd[:3] == [sys.executable, "-m", "jupyterlab"] and cmd[-1] == "my-notebooks/00_overview.ipynb"
+    assert "--ServerApp.log_level=WARN" in cmd and "--LabApp.log_level=WARN" in cmd
+    assert cmd.index("--LabApp.log_level=WARN") < cmd.index("--no-browser")  # the caller's options come after
+    app = _parsed_by_jupyterlab(cmd)
+    assert app.config.ServerApp.log_level == "WARN" and app.config.LabApp.log_level == "WARN"
+    assert app.config.ServerApp.port == 8899 and app.extra_args == ["my-notebooks/00_overview.ipynb"]
+    for chosen in (["--ServerApp.log_level=INFO"], ["--log-level", "DEBUG"], ["--LabApp.log_level=ERROR"]):
+        cmd = tasks.lab_command(chosen, first)
+        assert not set(tasks.LAB_LOG_LEVEL) & set(cmd), chosen  # traitlets refuses an option given twice
+        _parsed_by_jupyterlab(cmd)
+
+
+def test_lesson_url_is_built_from_the_servers_runtime_file():
+    path = "my-notebooks/00_overview.ipynb"
+    info = {"url": "http://localhost:8899/", "token": "abc123"}
+    assert tasks.lesson_url(info, path) == "http://localhost:8899/lab/tree/my-notebooks/00_overview.ipynb?token=abc123"
+    info = {"url": "https://127.0.0.1:9000/course", "token": ""}
+    assert tasks.lesson_url(info, "my notebooks/第00课.ipynb") == (
+        "https://127.0.0.1:9000/course/lab/tree/my%20notebooks/%E7%AC%AC00%E8%AF%BE.ipynb")
+    with pytest.raises(ValueError, match="not an http"):
+        tasks.lesson_url({"url": "http+unix://%2Ftmp%2Fsock/"}, path)
+    with pytest.raises(ValueError, match="not an http"):
+        tasks.lesson_url({}, path)
+    for bad in ("", "/abs/00.ipynb", "my-notebooks\\00.ipynb", None):
+        with pytest.raises(ValueError, match="relative to the server's root"):
+            tasks.lesson_url({"url": "http://localhost:1/"}, bad)
+
+
+#: a stand-in for JupyterLab: prints its start-up lines, writes its runtime file as jupyter_server
+#: does (url and token), answers one HTTP request, exits with status 3
+FAKE_SERVER = r'''
+import http.server, json, os, pathlib, sys
+print("[C fake ServerApp] To access the server: http://127.0.0.1/…?token=t0k", flush=True)
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(403); self.end_headers()
+    def log_message(self, *args):
+        pass
+server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+runtime = pathlib.Path(os.environ["JUPYTER_RUNTIME_DIR"])
+part = runtime / "part.tmp"
+part.write_text(json.dumps({"url": f"http://127.0.0.1:{server.server_port}/", "token": "t0k"}))
+part.replace(runtime / f"jpserver-{os.getpid()}.json")
+server.handle_request()
+sys.exit(3)
+'''
+
+
+def test_lab_prints_the_lessons_address_on_a_line_of_its_own_after_the_servers_lines(tmp_path, monkeypatch,
+                                                                                       capfd):
+    script = tmp_path / "fake_lab.py"
+    script.write_text(FAKE_SERVER, encoding="utf-8")
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path))
+    assert tasks.run_lab([sys.executable, str(script)], "my-notebooks/00_overview.ipynb") == 3  # the server's status
+    lines = [ln for ln in capfd.readouterr().out.splitlines() if ln.strip()]
+    assert lines[0].startswith("[C fake ServerApp]")  # the server's own lines first
+    assert lines[-1].startswith("http://127.0.0.1:") and " " not in lines[-1]  # the address alone, last
+    assert lines[-1].endswith("/lab/tree/my-notebooks/00_overview.ipynb?token=t0k")
+    assert "the lesson is here" in lines[-2]
+
+
+def test_lab_prints_no_address_when_the_server_stops_at_once(tmp_path, monkeypatch, capfd):
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path))
+    code = "import sys; print('[E fake] port 8899 is in use'); sys.exit(1)"
+    assert tasks.run_lab([sys.executable, "-c", code], "my-notebooks/00_overview.ipynb") == 1
+    out = capfd.readouterr().out
+    assert "port 8899 is in use" in out and "lesson is here" not in out and "http" not in out
+
+
+def test_waiting_for_the_lab_gives_up_after_its_timeout(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert tasks.wait_for_lab(proc, "my-notebooks/00_overview.ipynb", timeout=0.5, runtime_dir=tmp_path) is None
+        (tmp_path / f"jpserver-{proc.pid}.json").write_text('{"url": "http://127.0.0.1:9/", "tok')  # half written
+        assert tasks.wait_for_lab(proc, "my-notebooks/00_overview.ipynb", timeout=0.5, runtime_dir=tmp_path) is None
+    finally:
+        proc.kill()
+        proc.wait()

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -218,17 +219,109 @@ def test_cuda(extra: list[str]) -> int:
 LAB_CONFIG = ROOT / "tools" / "lab" / "jupyter_lab_config.py"
 
 
+#: JupyterLab's own log level for the server and the lab: warnings and errors only, so that its
+#: ~25 lines about extensions are not shown. Left out when the caller sets a log level (traitlets
+#: refuses one option given twice, and a class's own level beats ``--log-level``)
+LAB_LOG_LEVEL = ["--ServerApp.log_level=WARN", "--LabApp.log_level=WARN"]
+_LOG_LEVEL_OPTION = re.compile(r"--(?:[A-Za-z_][\w.]*\.)?log[-_]level(?:=|$)")
+#: how long ``make lab`` waits for the server to answer before it stops waiting to print the address
+LAB_START_TIMEOUT = 300.0
+
+
 def lab_command(extra: list[str], first: Path, root: Path = ROOT) -> list[str]:
-    """JupyterLab on ``root`` with the course's settings, opening ``first``; the URL the server
-    prints (and opens) is ``first``'s, so ``--no-browser`` still shows where the lesson is."""
+    """JupyterLab on ``root`` with the course's settings and log level, opening ``first``; the URL
+    the server prints (and opens) is ``first``'s, so ``--no-browser`` still shows where the lesson is.
+    ``extra`` (the caller's options, ``make lab LAB_ARGS=…``) comes after the course's."""
     from urllib.parse import quote
 
     path = first.relative_to(root).as_posix()
+    quiet = [] if any(_LOG_LEVEL_OPTION.match(a) for a in extra) else LAB_LOG_LEVEL
     cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root}", f"--config={LAB_CONFIG}",
-           f"--LabApp.default_url=/lab/tree/{quote(path)}"]
+           f"--LabApp.default_url=/lab/tree/{quote(path)}", *quiet]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # containers and CI often run as root
     return [*cmd, *extra, path]
+
+
+def lesson_url(info: dict, path: str) -> str:
+    """The address of ``path`` (relative to the server's root) on the server that ``info`` describes:
+    the contents of its runtime file ``jpserver-PID.json`` (``url``, and ``token`` when it has one)."""
+    from urllib.parse import quote
+
+    url = info.get("url") if isinstance(info, dict) else None
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise ValueError(f"lesson_url: the server's url {url!r} is not an http(s) address")
+    if not isinstance(path, str) or not path or path.startswith("/") or "\\" in path:
+        raise ValueError(f"lesson_url: {path!r} is not a path relative to the server's root, written with '/'")
+    address = f"{url.rstrip('/')}/lab/tree/{quote(path)}"
+    token = info.get("token")
+    return f"{address}?token={token}" if token else address
+
+
+def _answers(url: str) -> bool:
+    """Whether the server at ``url`` answers HTTP (any status): its event loop runs, so its start-up
+    lines are written. Never through a proxy."""
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(f"{url.rstrip('/')}/api", timeout=2):
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except urllib.error.URLError as exc:
+        return isinstance(exc.reason, ssl.SSLError)  # a TLS handshake (a certificate of its own) is an answer
+    except OSError:
+        return False
+
+
+def wait_for_lab(proc: subprocess.Popen, path: str, timeout: float = LAB_START_TIMEOUT,
+                 runtime_dir: Path | None = None) -> str | None:
+    """``lesson_url`` of ``path`` once the JupyterLab server ``proc`` answers, or None when it exits
+    first or does not answer within ``timeout`` seconds. The server is found by its runtime file
+    (``jpserver-<its pid>.json`` in Jupyter's runtime folder, the child's own since it inherits the
+    environment)."""
+    import json
+    import time
+
+    if runtime_dir is None:
+        from jupyter_core.paths import jupyter_runtime_dir
+
+        runtime_dir = Path(jupyter_runtime_dir())
+    info_file = Path(runtime_dir) / f"jpserver-{proc.pid}.json"
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            info = json.loads(info_file.read_text(encoding="utf-8"))
+            url = lesson_url(info, path)
+        except (OSError, ValueError):  # not written yet, or half written
+            url = None
+        if url is not None and _answers(info["url"]):
+            return url
+        time.sleep(0.2)
+    return None
+
+
+def run_lab(cmd: list[str], path: str) -> int:
+    """Run JupyterLab (``cmd``) until it stops, and once it answers print the address of ``path`` on a
+    line of its own, after JupyterLab's start-up lines. Ctrl-C is left to JupyterLab (it asks before
+    it stops; twice stops it at once); returns its exit status."""
+    import signal
+
+    proc = subprocess.Popen(cmd, cwd=ROOT)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # after the start: the child keeps its own
+    try:
+        url = wait_for_lab(proc, path)
+        if url is not None:
+            print(f"\nlab: 课程在这里 · the lesson is here (Ctrl-C twice stops JupyterLab):\n{url}", flush=True)
+        elif proc.poll() is None:
+            print(f"lab: JupyterLab did not answer within {LAB_START_TIMEOUT:.0f} s; its own lines above say "
+                  "where it is", flush=True)
+        return proc.wait()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def lab(extra: list[str]) -> int:
@@ -239,12 +332,14 @@ def lab(extra: list[str]) -> int:
     text = workspace.report(made, outdated)
     if text:
         print(text, flush=True)
-    return subprocess.call(lab_command(extra, ROOT / workspace.WORKSPACE / "00_overview.ipynb"), cwd=ROOT)
+    first = ROOT / workspace.WORKSPACE / "00_overview.ipynb"
+    return run_lab(lab_command(extra, first), first.relative_to(ROOT).as_posix())
 
 
 def lab_course(extra: list[str]) -> int:
     """JupyterLab on the tracked lessons, for instructors who change them."""
-    return subprocess.call(lab_command(extra, ROOT / "notebooks" / "00_overview.ipynb"), cwd=ROOT)
+    first = ROOT / "notebooks" / "00_overview.ipynb"
+    return run_lab(lab_command(extra, first), first.relative_to(ROOT).as_posix())
 
 
 def update_lesson(name: str) -> int:
