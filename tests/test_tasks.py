@@ -5,6 +5,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tools import tasks
 
@@ -186,3 +188,126 @@ def test_waiting_for_the_lab_gives_up_after_its_timeout(tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+# ── test-changed: the pull-request fast path ────────────────────────────────────────────────────────
+LESSONS = ["notebooks/00_overview.ipynb", "notebooks/03_conv1.ipynb", "notebooks/05_pooling.ipynb"]
+
+
+@pytest.mark.parametrize("changed, picked", [
+    (["notebooks/05_pooling.ipynb"], ["notebooks/05_pooling.ipynb"]),
+    (["notebooks/05_pooling.ipynb", "notebooks/00_overview.ipynb"], LESSONS[::2]),  # in the course's order
+    (["companion/shapes.py"], []),  # the unit tests (with the provenance check) cover it
+    (["tests/test_shapes.py", "README.md", "docs/INSTRUCTORS.md"], []),
+    (["notebooks/04_conv2.ipynb"], []),  # deleted: not a lesson any more
+    (["companion/shapes.py", "notebooks/03_conv1.ipynb"], ["notebooks/03_conv1.ipynb"]),
+    (["tests/sanitize.cfg"], LESSONS),  # how every lesson is compared
+    (["conftest.py", "notebooks/03_conv1.ipynb"], LESSONS),
+    (["constraints.txt"], LESSONS),
+    (["tools/notebooks.py"], LESSONS),
+    ([], []),
+])
+def test_changed_selection(changed, picked):
+    got, reasons = tasks.changed_selection(changed, LESSONS)
+    assert got == picked
+    assert len(reasons) == (1 if set(changed) & set(tasks.CHECKS_EVERY_LESSON) else len(picked))
+    assert all("changed" in r for r in reasons)
+
+
+def test_changed_selection_refuses_paths_it_cannot_compare():
+    for bad in ([""], ["notebooks\\03_conv1.ipynb"], [None]):
+        with pytest.raises(ValueError, match="repository path"):
+            tasks.changed_selection(bad, LESSONS)
+
+
+_paths = st.lists(st.sampled_from([*LESSONS, "notebooks/09_training.ipynb", "companion/model.py", "tests/x.py",
+                                   "README.md", *tasks.CHECKS_EVERY_LESSON]), max_size=8)
+
+
+@given(changed=_paths)
+def test_changed_selection_picks_each_changed_lesson_and_only_lessons(changed):
+    picked, _ = tasks.changed_selection(changed, LESSONS)
+    assert picked == [lesson for lesson in LESSONS if lesson in picked]  # no duplicates, the course's order
+    assert set(changed) & set(LESSONS) <= set(picked)
+    if not set(changed) & set(tasks.CHECKS_EVERY_LESSON):
+        assert set(picked) == set(changed) & set(LESSONS)
+    else:
+        assert picked == LESSONS
+
+
+def _git(repo, *args):
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.org", "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+    subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
+
+
+def test_changed_files_are_the_branchs_committed_uncommitted_and_new_files(tmp_path):
+    repo = tmp_path / "repo"
+    (repo / "notebooks").mkdir(parents=True)
+    for name in ("a.txt", "b.txt", "main-only.txt", "notebooks/03_conv1.ipynb", "notebooks/05_pooling.ipynb"):
+        (repo / name).write_text(name)
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "start")
+    _git(repo, "checkout", "-q", "-b", "pr")
+    (repo / "a.txt").write_text("changed")
+    _git(repo, "mv", "b.txt", "c.txt")
+    _git(repo, "commit", "-q", "-am", "pr")
+    _git(repo, "checkout", "-q", "main")
+    (repo / "main-only.txt").write_text("main moved on")  # not the pull request's change
+    _git(repo, "commit", "-q", "-am", "main")
+    _git(repo, "checkout", "-q", "pr")
+    (repo / "notebooks" / "03_conv1.ipynb").write_text("edited, not committed")
+    (repo / "new file.txt").write_text("untracked")
+    assert tasks.changed_files("main", root=repo) == [
+        "a.txt", "b.txt", "c.txt", "new file.txt", "notebooks/03_conv1.ipynb"]
+    with pytest.raises(RuntimeError, match="git merge-base"):
+        tasks.changed_files("origin/no-such-branch", root=repo)
+    for bad in ("", "  ", "--output=x"):
+        with pytest.raises(ValueError, match="not a git revision"):
+            tasks.changed_files(bad, root=repo)
+
+
+def _record_test_changed(monkeypatch, changed, unit_status=0):
+    calls = []
+    monkeypatch.setattr(tasks, "changed_files", lambda base: changed)
+    monkeypatch.setattr(tasks, "warm_experiments", lambda extra, env: calls.append(("warm", extra)))
+    monkeypatch.setattr(tasks.subprocess, "call", lambda cmd, **kw: calls.append(("pytest", cmd)) or unit_status)
+    monkeypatch.setattr(tasks, "test_portable", lambda extra: calls.append(("portable", extra)) or 0)
+    return calls
+
+
+def test_test_changed_runs_the_unit_tests_and_the_changed_lessons_strictly_then_portably(monkeypatch, capsys):
+    calls = _record_test_changed(monkeypatch, ["companion/shapes.py", "notebooks/03_conv1.ipynb"])
+    assert tasks.test_changed("origin/main", ["-x"]) == 0
+    (_, warm), (_, cmd), (_, portable) = calls
+    assert warm == []  # the shared training runs start at once, as in a whole run
+    assert cmd[cmd.index("tests"):] == ["tests", "notebooks/03_conv1.ipynb", "-x"] and "--nbval" in cmd
+    assert portable == ["notebooks/03_conv1.ipynb", "-x"]
+    out = capsys.readouterr().out
+    assert "2 file(s) changed since origin/main" in out and "1 of 12 lessons" in out
+    assert "notebooks/03_conv1.ipynb changed" in out
+
+
+def test_test_changed_without_lessons_runs_the_unit_tests_only(monkeypatch):
+    calls = _record_test_changed(monkeypatch, ["companion/shapes.py", "tests/test_shapes.py"])
+    assert tasks.test_changed("origin/main", []) == 0
+    assert [c[0] for c in calls] == ["warm", "pytest"] and calls[1][1][-1] == "tests"
+
+
+def test_test_changed_stops_at_a_failure_and_on_a_base_git_does_not_know(monkeypatch, capsys):
+    calls = _record_test_changed(monkeypatch, ["notebooks/03_conv1.ipynb"], unit_status=1)
+    assert tasks.test_changed("origin/main", []) == 1 and "portable" not in [c[0] for c in calls]
+
+    def unknown(base):
+        raise RuntimeError("git merge-base nope HEAD failed: fatal: Not a valid object name nope")
+
+    monkeypatch.setattr(tasks, "changed_files", unknown)
+    assert tasks.test_changed("nope", []) == 2
+    assert "test-changed: git merge-base nope HEAD failed" in capsys.readouterr().err
+
+
+def test_test_changed_is_a_command_of_tasks():
+    proc = subprocess.run([sys.executable, str(tasks.ROOT / "tools" / "tasks.py"), "test-changed", "--help"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "origin/main" in proc.stdout

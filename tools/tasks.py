@@ -4,6 +4,7 @@ anything is installed. The Makefile calls these; paths come from this file's loc
 
     python tools/tasks.py venv                make .venv (pinned) unless it is up to date
     python tools/tasks.py test [ARGS]         unit tests + strict nbval of every notebook on CPU
+    python tools/tasks.py test-changed BASE   the pull-request check: unit tests + the lessons changed since BASE
     python tools/tasks.py test-portable       the strict notebook check again, on torch's scalar
                                               kernels and one thread (outputs must not depend on them)
     python tools/tasks.py lint                ruff on the code, nbQA-ruff on the notebooks
@@ -193,6 +194,77 @@ def test_portable(extra: list[str]) -> int:
     return _run_with_warm_start(cmd, env, extra)
 
 
+# ── the pull-request fast path ───────────────────────────────────────────────────────
+#: files that decide how every lesson is checked (nbval's settings, the sanitizer, the pytest command,
+#: the kernel's environment, the pins), so that a change to one of them re-checks every lesson
+CHECKS_EVERY_LESSON = ("conftest.py", "pyproject.toml", "constraints.txt", "tests/sanitize.cfg",
+                       "tools/notebooks.py", "tools/pytest_startup.py", "tools/tasks.py")
+
+
+def changed_selection(changed: list[str], lessons: list[str]) -> tuple[list[str], list[str]]:
+    """The lessons to check for a change to the files ``changed`` (paths relative to the
+    repository, ``/``-separated), chosen from ``lessons``, and one reason per choice.
+
+    A changed lesson is checked; a change to a file in ``CHECKS_EVERY_LESSON`` checks them all.
+    Anything else (``companion/``, ``tests/``, the docs) needs no lesson run: the unit tests, which
+    always run, include the provenance check, and that fails for every lesson whose stored outputs
+    a change to ``companion/`` or the pins left behind until the lesson is refreshed (and so changed).
+    Deleted lessons are not in ``lessons`` and are skipped."""
+    for name in (*changed, *lessons):
+        if not isinstance(name, str) or not name or "\\" in name:
+            raise ValueError(f"changed_selection: {name!r} is not a repository path written with '/'")
+    known = set(lessons)
+    every = sorted({c for c in changed if c in CHECKS_EVERY_LESSON})
+    if every:
+        return list(lessons), [f"{', '.join(every)} changed: every lesson is checked"]
+    picked = sorted({c for c in changed if c in known}, key=lessons.index)
+    return picked, [f"{c} changed" for c in picked]
+
+
+def _git(root: Path, *args: str) -> str:
+    proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"git {' '.join(args)} failed: {proc.stderr.strip() or proc.stdout.strip()}")
+    return proc.stdout
+
+
+def changed_files(base: str, root: Path = ROOT) -> list[str]:
+    """Every file of the checkout ``root`` changed since it parted from ``base``: committed,
+    uncommitted or new (a rename counts as its old and its new path)."""
+    if not isinstance(base, str) or not base.strip() or base.startswith("-"):
+        raise ValueError(f"{base!r} is not a git revision to compare with (e.g. origin/main)")
+    fork = _git(root, "merge-base", base, "HEAD").strip()
+    names = _git(root, "diff", "-z", "--name-only", "--no-renames", fork).split("\0")
+    names += _git(root, "ls-files", "-z", "--others", "--exclude-standard").split("\0")
+    return sorted({n for n in names if n})
+
+
+def test_changed(base: str, extra: list[str]) -> int:
+    """Unit tests and the lessons ``changed_selection`` picks from the files changed since
+    ``base`` (strict nbval), then those lessons again under ``make test-portable``'s settings."""
+    try:
+        changed = changed_files(base)
+    except (RuntimeError, ValueError) as exc:
+        print(f"test-changed: {exc}", file=sys.stderr)
+        return 2
+    lessons = [p.relative_to(ROOT).as_posix() for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))]
+    picked, reasons = changed_selection(changed, lessons)
+    print(f"test-changed: {len(changed)} file(s) changed since {base}; the unit tests and "
+          f"{len(picked)} of {len(lessons)} lessons", flush=True)
+    for reason in reasons:
+        print(f"  {reason}", flush=True)
+    cmd, env = test_command(["tests", *picked, *extra])
+    warm = warm_experiments([], env)  # the unit tests read the shared training runs too
+    try:
+        code = subprocess.call(cmd, cwd=ROOT, env=env)
+    finally:
+        if warm is not None:
+            warm.wait()
+    if code == 0 and picked:
+        code = test_portable([*picked, *extra])
+    return code
+
+
 def lint() -> int:
     """ruff on everything (line length and rules in pyproject.toml), then nbQA-ruff on the lessons."""
     ruff = [sys.executable, "-m", "ruff", "check", "."]
@@ -361,6 +433,8 @@ def main(argv: list[str] | None = None) -> int:
     p_venv = sub.add_parser("venv", help="create .venv with the pinned packages (skipped when up to date)")
     p_venv.add_argument("--python", help="interpreter that creates the venv (default: this one)")
     sub.add_parser("test", help="unit tests and strict nbval of every notebook on CPU")
+    p_changed = sub.add_parser("test-changed", help="unit tests and the lessons changed since BASE (pull requests)")
+    p_changed.add_argument("base", help="the git revision to compare with, e.g. origin/main")
     sub.add_parser("test-portable", help="strict nbval of the notebooks on torch's scalar kernels, one thread")
     sub.add_parser("lint", help="ruff on the code, nbQA-ruff on the notebooks")
     sub.add_parser("test-cuda", help="the notebooks on a CUDA GPU, comparing device-independent cells")
@@ -380,12 +454,14 @@ def main(argv: list[str] | None = None) -> int:
     code = _reexec_in_venv(argv)
     if code is not None:
         return code
-    if extra and args.task not in ("test", "test-portable", "test-cuda", "test-browser", "lab", "lab-course"):
+    if extra and args.task not in ("test", "test-changed", "test-portable", "test-cuda", "test-browser", "lab",
+                                   "lab-course"):
         parser.error(f"unknown arguments: {extra}")
     from tools import browser, notebooks, student
 
     handlers = {
         "test": lambda: test(extra),
+        "test-changed": lambda: test_changed(getattr(args, "base", ""), extra),
         "test-portable": lambda: test_portable(extra),
         "lint": lint,
         "test-cuda": lambda: test_cuda(extra),
