@@ -179,8 +179,8 @@ def test_bad_data_folders(case, capsys, workdir, fake_mnist):
 def test_a_user_folder_in_the_cache_survives_auto(capsys, workdir, tiny_mnist, monkeypatch):
     mine = workdir / "cache" / "mnist"
     mine.mkdir(parents=True)
-    (mine / "notes.txt").write_text("my notes")
-    (mine / "digits.csv").write_text("label,pixel0\n7,0\n")
+    (mine / "notes.txt").write_text("my notes", encoding="utf-8")
+    (mine / "digits.csv").write_text("label,pixel0\n7,0\n", encoding="utf-8")
 
     def download_ok(root):  # a download that works, into the temporary folder
         import shutil
@@ -191,7 +191,7 @@ def test_a_user_folder_in_the_cache_survives_auto(capsys, workdir, tiny_mnist, m
     code, err = _run(["train", "--data", "mnist", *FAST, "--out", "new.pt"], capsys, workdir)
     assert code == 1 and "does not touch it" in err
     assert sorted(p.name for p in mine.iterdir()) == ["digits.csv", "notes.txt"]
-    assert (mine / "notes.txt").read_text() == "my notes"
+    assert (mine / "notes.txt").read_text(encoding="utf-8") == "my notes"
 
 
 # ── images and checkpoints through `predict` ─────────────────────────────────
@@ -205,7 +205,7 @@ def _png(path, array, mode=None):
 
 
 IMAGE_CASES = {
-    "text file": lambda p: p.write_text("not an image"),
+    "text file": lambda p: p.write_text("not an image", encoding="utf-8"),
     "empty file": lambda p: p.write_bytes(b""),
     "truncated PNG": lambda p: p.write_bytes(_png(p, np.zeros((40, 40), np.uint8)).read_bytes()[:60]),
     "1×1 pixel": lambda p: _png(p, np.zeros((1, 1), np.uint8)),
@@ -329,7 +329,7 @@ def test_devices_seeds_and_timeouts_are_valid_or_refused(value, tmp_path, monkey
     except (ValueError, RuntimeError):
         pass
     monkeypatch.setattr(mnist, "_torchvision_download", lambda root: pytest.fail("no download in this test"))
-    (tmp_path / "a-file").write_text("")
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
     try:
         mnist.download(timeout=value, folder=tmp_path / "a-file" / "mnist")
     except ValueError as exc:

@@ -162,11 +162,11 @@ def test_the_lab_config_switches_the_news_off_and_serves_the_figures_font():
 
     cfg = Config()
     runpy.run_path(str(tasks.LAB_CONFIG), init_globals={"get_config": lambda: cfg})
-    overrides = json.loads((Path(cfg.LabApp.app_settings_dir) / "overrides.json").read_text())
+    overrides = json.loads((Path(cfg.LabApp.app_settings_dir) / "overrides.json").read_text(encoding="utf-8"))
     assert overrides["@jupyterlab/apputils-extension:notification"]["fetchNews"] == "false"
     assert cfg.LabApp.custom_css is True
     folders = [Path(p) for p in cfg.ServerApp.tornado_settings["static_custom_path"]]
-    css = (folders[0] / "custom.css").read_text()
+    css = (folders[0] / "custom.css").read_text(encoding="utf-8")
     for font in ("NotoSansCJKsc-Regular.otf", "NotoSansMonoCJKsc-Regular.otf"):
         assert f'url("{font}")' in css and (folders[1] / font).is_file()
     assert browser_checks.CJK_FONT in css

@@ -8,7 +8,7 @@ from companion.mnist import load_folder
 
 def test_pins_and_mismatches(tmp_path, monkeypatch):
     f = tmp_path / "c.txt"
-    f.write_text("# comment\ntorch==2.14.1\nNot_A_Real_Package==1.0\nnumpy==0.0.1  # old\n")
+    f.write_text("# comment\ntorch==2.14.1\nNot_A_Real_Package==1.0\nnumpy==0.0.1  # old\n", encoding="utf-8")
     pins = doctor.pinned_versions(f)
     assert pins == {"torch": "2.14.1", "not-a-real-package": "1.0", "numpy": "0.0.1"}
     monkeypatch.setattr(doctor, "installed", lambda name: {"torch": "2.14.1+cu130", "numpy": "2.4.6"}.get(name))
@@ -118,7 +118,8 @@ def _without_torch(args, hide_dist, cwd):
 
     code = NO_TORCH.replace("HIDE_DIST", str(hide_dist)).replace("ARGS", repr(args))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd, env=env,
+                          timeout=120, encoding="utf-8")
 
 
 @pytest.mark.parametrize("hide_dist", [True, False])
@@ -158,7 +159,7 @@ def _checkout(tmp_path, with_venv):
     shutil.copy(ROOT / "constraints.txt", root / "constraints.txt")
     if with_venv:
         (root / ".venv" / "bin").mkdir(parents=True)
-        (root / ".venv" / "bin" / "python").write_text("")
+        (root / ".venv" / "bin" / "python").write_text("", encoding="utf-8")
     return root
 
 
@@ -175,7 +176,7 @@ def bare_python(tmp_path_factory):
     subprocess.run([base, "-m", "venv", "--without-pip", str(where)], check=True, timeout=120)
     python = where / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
     probe = subprocess.run([str(python), "-c", "import importlib.util as u; print(u.find_spec('torch') is None)"],
-                           capture_output=True, text=True, timeout=60)
+                           capture_output=True, text=True, timeout=60, encoding="utf-8")
     assert probe.stdout.strip() == "True", probe.stderr
     return python
 
@@ -188,7 +189,7 @@ def test_a_python_without_the_pins_is_pointed_to_the_course_python(tmp_path, bar
     root = _checkout(tmp_path, with_venv)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
     proc = subprocess.run([str(bare_python), "-m", "companion", "doctor", "--no-network"], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, encoding="utf-8")
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     lines = proc.stdout.splitlines()
     assert "torch       not installed" in lines

@@ -59,22 +59,23 @@ def test_the_cache_key_changes_with_the_thread_count(monkeypatch):
 
 def test_an_unreadable_cache_is_computed_again(tmp_path, monkeypatch):
     monkeypatch.setattr(experiments, "_folder", lambda: tmp_path)
-    (tmp_path / "controlled_runs.json").write_text("{not json")
+    (tmp_path / "controlled_runs.json").write_text("{not json", encoding="utf-8")
     monkeypatch.setattr(experiments, "course_network", lambda: (None, None))
     monkeypatch.setattr(experiments, "_maps", lambda model, x, pooled: torch.zeros(len(x), 1, 2, 2))
     monkeypatch.setattr(experiments, "_train_head", lambda v, seed, f, y, ft, yt: _run(
         next(k for k, w in experiments.VARIANTS.items() if w == v), seed, 0.1, 0.2, 0.9))
     runs = experiments.controlled_runs()
     assert len(runs) == 3 * len(experiments.VARIANTS)
-    assert json.loads((tmp_path / "controlled_runs.json").read_text())["runs"][0]["variant"] == "baseline"
+    stored = json.loads((tmp_path / "controlled_runs.json").read_text(encoding="utf-8"))
+    assert stored["runs"][0]["variant"] == "baseline"
 
 
 def test_the_lock_names_its_owner_while_held_and_is_released(tmp_path):
     with experiments._lock(tmp_path):
-        owner = (tmp_path / ".lock").read_text()
+        owner = (tmp_path / ".lock").read_text(encoding="utf-8")
         assert owner.split()[0] == str(__import__("os").getpid())
         with experiments._lock(tmp_path, wait=0.0):  # the same thread may take it again
             pass
-    assert (tmp_path / ".lock").read_text() == ""  # kept, empty: nobody holds it
+    assert (tmp_path / ".lock").read_text(encoding="utf-8") == ""  # kept, empty: nobody holds it
     with experiments._lock(tmp_path, wait=0.0):
         pass

@@ -70,7 +70,7 @@ def test_stale_temporaries_of_ended_processes_are_removed_and_nothing_else(tmp_p
     keep = [f".m.pt.{alive}.tmp", ".m.pt.abc.tmp", ".m.pt.tmp", f".other.pt.{dead}.tmp", f"m.pt.{dead}.tmp",
             "notes.txt", f".m.pt.{dead}.tmp.bak"]
     for name in keep + [f".m.pt.{dead}.tmp"]:
-        (tmp_path / name).write_text("x")
+        (tmp_path / name).write_text("x", encoding="utf-8")
     atomic_write(tmp_path / "m.pt", lambda tmp: tmp.write_bytes(b"new"))
     assert sorted(os.listdir(tmp_path)) == sorted(keep + ["m.pt"])
 
@@ -78,7 +78,7 @@ def test_stale_temporaries_of_ended_processes_are_removed_and_nothing_else(tmp_p
 def test_remove_stale_removes_folders_of_ended_processes(tmp_path):
     dead = _dead_pid()
     (tmp_path / f"job-{dead}").mkdir()
-    (tmp_path / f"job-{dead}" / "part").write_text("x")
+    (tmp_path / f"job-{dead}" / "part").write_text("x", encoding="utf-8")
     (tmp_path / f"job-{os.getpid()}").mkdir()
     removed = remove_stale(tmp_path, r"job-(?P<pid>\d+)")
     assert removed == [tmp_path / f"job-{dead}"] and os.listdir(tmp_path) == [f"job-{os.getpid()}"]

@@ -274,7 +274,7 @@ def downloads(offline, monkeypatch, fake_mnist):
 def test_a_user_folder_where_the_download_would_go_is_left_alone(tmp_path, downloads, capsys):
     mine = tmp_path / "cache" / "mnist"
     mine.mkdir(parents=True)
-    (mine / "mnist.csv").write_text("label,pixel0\n")
+    (mine / "mnist.csv").write_text("label,pixel0\n", encoding="utf-8")
     (mine / "train-images-idx3-ubyte.gz").write_bytes(b"my own half download")
     with pytest.raises(FileExistsError, match="was not made by a download of the course") as err:
         mnist.download()
@@ -285,7 +285,7 @@ def test_a_user_folder_where_the_download_would_go_is_left_alone(tmp_path, downl
     assert (mine / "train-images-idx3-ubyte.gz").read_bytes() == b"my own half download"
     with pytest.raises(FileExistsError, match="does not touch it"):
         mnist.load_digits("mnist")
-    (tmp_path / "cache" / "afile").write_text("x")
+    (tmp_path / "cache" / "afile").write_text("x", encoding="utf-8")
     with pytest.raises(FileExistsError, match="is not a folder"):
         mnist.download(folder=tmp_path / "cache" / "afile")
 
@@ -299,10 +299,10 @@ def test_an_incomplete_download_of_the_course_is_replaced(tmp_path, downloads):
     assert mnist.load_folder(folder).y_test.shape == (5,)
     (folder / "t10k-labels-idx1-ubyte").unlink()
     (folder / "t10k-labels-idx1-ubyte.gz").unlink()
-    (folder / "my-notes.txt").write_text("mine")  # something the course did not put there
+    (folder / "my-notes.txt").write_text("mine", encoding="utf-8")  # something the course did not put there
     with pytest.raises(FileExistsError, match=r"holds files a download did not put there \(my-notes.txt\)"):
         mnist.download()
-    assert (folder / "my-notes.txt").read_text() == "mine"
+    assert (folder / "my-notes.txt").read_text(encoding="utf-8") == "mine"
 
 
 def test_temporary_download_folders_of_ended_processes_are_removed(tmp_path, downloads):

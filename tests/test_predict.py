@@ -38,7 +38,7 @@ def test_prepare_image_from_files(tmp_path):
     ref = prepare_image(_blob())
     assert torch.allclose(prepare_image(tmp_path / "rgb.png"), ref, atol=0.02)
     assert torch.allclose(prepare_image(str(tmp_path / "rgba.png")), ref, atol=0.02)
-    (tmp_path / "text.png").write_text("not an image")
+    (tmp_path / "text.png").write_text("not an image", encoding="utf-8")
     with pytest.raises(ValueError, match="not an image that Pillow can read"):
         prepare_image(tmp_path / "text.png")
     with pytest.raises(FileNotFoundError, match="no such image file"):

@@ -19,11 +19,11 @@ def _name(req: str) -> str:
 
 
 def test_environment_yml_names_the_same_packages_as_pyproject():
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     wanted = {_name(r) for r in project["dependencies"]}
     for extra in project["optional-dependencies"].values():
         wanted |= {_name(r) for r in extra}
-    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    env = yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
     pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     listed = {_name(r) for r in pip_section if not r.startswith("-")}
     assert listed == wanted, f"only in environment.yml: {listed - wanted}; only in pyproject: {wanted - listed}"
@@ -31,12 +31,12 @@ def test_environment_yml_names_the_same_packages_as_pyproject():
 
 def test_constraints_pin_every_dependency_and_the_required_versions():
     pins = {}
-    for line in (ROOT / "constraints.txt").read_text().splitlines():
+    for line in (ROOT / "constraints.txt").read_text(encoding="utf-8").splitlines():
         if line and not line.startswith("#"):
             name, _, version = line.partition("==")
             pins[name.lower().replace("_", "-")] = version
     assert pins["torch"] == "2.14.1" and pins["torchvision"] == "0.29.1" and pins["nbval"] == "0.11.0"
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     reqs = project["dependencies"] + [r for extra in project["optional-dependencies"].values() for r in extra]
     missing = {_name(r) for r in reqs} - set(pins)
     assert not missing, f"not pinned in constraints.txt: {missing}"
@@ -81,7 +81,7 @@ def test_import_companion_is_light():
         "heavy = [m for m in ('matplotlib', 'torchvision', 'mlxtend', 'pandas', 'scipy') if m in sys.modules]; "
         "print(dt, heavy)"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, encoding="utf-8")
     out = proc.stdout.split(maxsplit=1)
     assert out[1].strip() == "[]", f"import companion pulls in {out[1]}"
     assert float(out[0]) < 0.3, f"import companion took {float(out[0]):.3f} s after torch"
@@ -89,7 +89,8 @@ def test_import_companion_is_light():
 
 def test_import_companion_imports_nothing_until_a_name_is_used():
     code = "import sys, companion; print([m for m in ('torch', 'numpy', 'PIL') if m in sys.modules])"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         encoding="utf-8").stdout
     assert out.strip() == "[]"  # each name loads its module on first use (tested below)
 
 

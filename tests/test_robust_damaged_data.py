@@ -234,7 +234,7 @@ def test_controlled_runs_files_that_are_not_whole_are_computed_again(content, wo
 def test_a_value_changed_by_hand_differs_from_the_digest(experiments_cache, monkeypatch, capfd):
     folder, runs = experiments_cache
     stored = _stored(folder)
-    digest = json.loads((folder / "controlled_runs.json").read_text())["sha256"]
+    digest = json.loads((folder / "controlled_runs.json").read_text(encoding="utf-8"))["sha256"]
     stored[0]["test_acc"] = 0.95  # in range, every field there: only the digest can tell
     _store(folder / "controlled_runs.json", stored, digest=digest)
     monkeypatch.setattr(experiments, "_compute_runs", lambda: runs)
@@ -374,7 +374,8 @@ def test_doctor_checks_the_files_where_torch_is_missing(tmp_path, fake_mnist):
     fake_mnist(folder)
     CASES["truncated .gz"](folder)
     env = {**os.environ, "COURSE_MNIST_DIR": str(folder), "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-c", NO_TORCH], capture_output=True, text=True, env=env, timeout=120)
+    proc = subprocess.run([sys.executable, "-c", NO_TORCH], capture_output=True, text=True, env=env, timeout=120,
+                          encoding="utf-8")
     assert proc.returncode == 0, proc.stderr
     line, imported = proc.stdout.splitlines()
     assert line.startswith("cannot be used: ") and "t10k-images-idx3-ubyte.gz: the gzip data is truncated" in line

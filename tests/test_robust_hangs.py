@@ -189,7 +189,7 @@ def _holder(folder, mode, tmp_path):
     import subprocess
     import sys
 
-    (tmp_path / "fake_msvcrt.py").write_text(FAKE_MSVCRT)
+    (tmp_path / "fake_msvcrt.py").write_text(FAKE_MSVCRT, encoding="utf-8")
     root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(root), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.Popen([sys.executable, "-c", HOLD.replace("MODE", MODES[mode]), str(folder)],
@@ -281,19 +281,20 @@ def test_a_pid_file_of_another_host_is_waited_for_and_named(tmp_path, monkeypatc
 
     _use_mode("pid file", monkeypatch, tmp_path)
     monkeypatch.delenv(experiments.QUIET_ENV, raising=False)
-    (tmp_path / ".lock.pid").write_text("4242 another-host\n")
+    (tmp_path / ".lock.pid").write_text("4242 another-host\n", encoding="utf-8")
     with pytest.raises(TimeoutError, match="process 4242 on another-host.*if that process no longer runs, remove "):
         with experiments._lock(tmp_path, wait=0.3):
             pass
     assert "waiting for process 4242 on another-host" in capfd.readouterr().err
-    (tmp_path / ".lock.pid").write_text("garbage")  # a line that names nobody: waited for, never removed
+    (tmp_path / ".lock.pid").write_text("garbage",
+                                        encoding="utf-8")  # a line that names nobody: waited for, never removed
     with pytest.raises(TimeoutError, match="for another process"):
         with experiments._lock(tmp_path, wait=0.2):
             pass
-    assert (tmp_path / ".lock.pid").read_text() == "garbage"
+    assert (tmp_path / ".lock.pid").read_text(encoding="utf-8") == "garbage"
     (tmp_path / ".lock.pid").unlink()
     with experiments._lock(tmp_path, wait=0.2):
-        assert (tmp_path / ".lock.pid").read_text().split()[0] == str(__import__("os").getpid())
+        assert (tmp_path / ".lock.pid").read_text(encoding="utf-8").split()[0] == str(__import__("os").getpid())
     assert not (tmp_path / ".lock.pid").exists()
 
 

@@ -67,7 +67,7 @@ def _make_shared_cache(cache: Path, fake_mnist, make_experiments_cache, monkeypa
         m.setenv("COURSE_CACHE_DIR", str(cache))
         load_sample("all")
     fake_mnist(cache / "mnist", n_train=12, n_test=5)
-    (cache / "mnist" / mnist.MARKER).write_text("made by the test\n")
+    (cache / "mnist" / mnist.MARKER).write_text("made by the test\n", encoding="utf-8")
     return make_experiments_cache(cache / "experiments" / "key")
 
 
@@ -75,7 +75,7 @@ def _read_as_unprivileged(prefix, cache, *extra):
     env = {**os.environ, "COURSE_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT)}
     env.pop("COURSE_MNIST_DIR", None)
     return subprocess.run([*prefix, sys.executable, "-c", READER, str(cache / "experiments" / "key"), *extra],
-                          capture_output=True, text=True, env=env, timeout=300)
+                          capture_output=True, text=True, env=env, timeout=300, encoding="utf-8")
 
 
 def test_a_complete_read_only_cache_is_read_without_a_lock_or_a_word(unprivileged, tmp_path, fake_mnist,
@@ -102,10 +102,10 @@ def test_an_incomplete_read_only_cache_is_computed_without_storing_and_said(unpr
     runs = _make_shared_cache(cache, fake_mnist, make_experiments_cache, monkeypatch)
     folder = cache / "experiments" / "key"
     shutil.copy(folder / "controlled_runs.json", tmp_path / "whole.json")
-    data = json.loads((folder / "controlled_runs.json").read_text())
+    data = json.loads((folder / "controlled_runs.json").read_text(encoding="utf-8"))
     data["runs"] = data["runs"][:-1]  # valid JSON, a run missing: the other example
     data["sha256"] = experiments._runs_digest(data["runs"])
-    (folder / "controlled_runs.json").write_text(json.dumps(data))
+    (folder / "controlled_runs.json").write_text(json.dumps(data), encoding="utf-8")
     before = _tree(cache)
     _read_only(cache)
     try:
@@ -132,7 +132,7 @@ def test_an_empty_read_only_cache_falls_back_to_the_sample_in_one_line(unprivile
     env.pop("COURSE_MNIST_DIR", None)
     try:
         proc = subprocess.run([*unprivileged, sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                              timeout=300)
+                              timeout=300, encoding="utf-8")
     finally:
         _writable(cache)
     assert proc.returncode == 0, proc.stderr

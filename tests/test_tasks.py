@@ -17,7 +17,7 @@ def test_test_cuda_fails_fast_without_a_gpu():
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     proc = subprocess.run([sys.executable, "tools/tasks.py", "test-cuda"], cwd=tasks.ROOT,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, encoding="utf-8")
     assert proc.returncode == 2
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "no CUDA device" in lines[0]
@@ -61,7 +61,7 @@ def test_portable_check_lowers_the_cpu_dispatch_for_the_notebooks():
 
 def test_tasks_runs_without_make_from_any_python():
     proc = subprocess.run([sys.executable, str(tasks.ROOT / "tools" / "tasks.py"), "--help"],
-                          capture_output=True, text=True, timeout=60, cwd="/")
+                          capture_output=True, text=True, timeout=60, cwd="/", encoding="utf-8")
     assert proc.returncode == 0 and "test-portable" in proc.stdout and "update-lesson" in proc.stdout
 
 
@@ -183,7 +183,8 @@ def test_waiting_for_the_lab_gives_up_after_its_timeout(tmp_path):
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
         assert tasks.wait_for_lab(proc, "my-notebooks/00_overview.ipynb", timeout=0.5, runtime_dir=tmp_path) is None
-        (tmp_path / f"jpserver-{proc.pid}.json").write_text('{"url": "http://127.0.0.1:9/", "tok')  # half written
+        (tmp_path / f"jpserver-{proc.pid}.json").write_text('{"url": "http://127.0.0.1:9/", "tok',
+                                                            encoding="utf-8")  # half written
         assert tasks.wait_for_lab(proc, "my-notebooks/00_overview.ipynb", timeout=0.5, runtime_dir=tmp_path) is None
     finally:
         proc.kill()
@@ -245,20 +246,20 @@ def test_changed_files_are_the_branchs_committed_uncommitted_and_new_files(tmp_p
     repo = tmp_path / "repo"
     (repo / "notebooks").mkdir(parents=True)
     for name in ("a.txt", "b.txt", "main-only.txt", "notebooks/03_conv1.ipynb", "notebooks/05_pooling.ipynb"):
-        (repo / name).write_text(name)
+        (repo / name).write_text(name, encoding="utf-8")
     _git(repo, "init", "-q", "-b", "main")
     _git(repo, "add", ".")
     _git(repo, "commit", "-q", "-m", "start")
     _git(repo, "checkout", "-q", "-b", "pr")
-    (repo / "a.txt").write_text("changed")
+    (repo / "a.txt").write_text("changed", encoding="utf-8")
     _git(repo, "mv", "b.txt", "c.txt")
     _git(repo, "commit", "-q", "-am", "pr")
     _git(repo, "checkout", "-q", "main")
-    (repo / "main-only.txt").write_text("main moved on")  # not the pull request's change
+    (repo / "main-only.txt").write_text("main moved on", encoding="utf-8")  # not the pull request's change
     _git(repo, "commit", "-q", "-am", "main")
     _git(repo, "checkout", "-q", "pr")
-    (repo / "notebooks" / "03_conv1.ipynb").write_text("edited, not committed")
-    (repo / "new file.txt").write_text("untracked")
+    (repo / "notebooks" / "03_conv1.ipynb").write_text("edited, not committed", encoding="utf-8")
+    (repo / "new file.txt").write_text("untracked", encoding="utf-8")
     assert tasks.changed_files("main", root=repo) == [
         "a.txt", "b.txt", "c.txt", "new file.txt", "notebooks/03_conv1.ipynb"]
     with pytest.raises(RuntimeError, match="git merge-base"):
@@ -309,7 +310,7 @@ def test_test_changed_stops_at_a_failure_and_on_a_base_git_does_not_know(monkeyp
 
 def test_test_changed_is_a_command_of_tasks():
     proc = subprocess.run([sys.executable, str(tasks.ROOT / "tools" / "tasks.py"), "test-changed", "--help"],
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, encoding="utf-8")
     assert proc.returncode == 0 and "origin/main" in proc.stdout
 
 
@@ -350,7 +351,7 @@ def test_lint_without_actionlint_says_so_and_fails_on_github(monkeypatch, capsys
 def test_actionlint_is_found_beside_the_python_that_runs_lint(tmp_path, monkeypatch):
     exe = tmp_path / "bin" / "actionlint"
     exe.parent.mkdir()
-    exe.write_text("#!/bin/sh\n")
+    exe.write_text("#!/bin/sh\n", encoding="utf-8")
     exe.chmod(0o755)
     monkeypatch.setattr(tasks.sys, "executable", str(tmp_path / "bin" / "python"))
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))

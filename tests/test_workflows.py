@@ -22,17 +22,18 @@ def test_every_workflow_matches_the_schema():
     exe = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent)) or shutil.which("check-jsonschema")
     assert exe, "check-jsonschema is part of the dev extra"
     proc = subprocess.run(  # one run checks every file
-        [exe, "--builtin-schema", "vendor.github-workflows", *map(str, WORKFLOWS)], capture_output=True, text=True
+        [exe, "--builtin-schema", "vendor.github-workflows", *map(str, WORKFLOWS)],
+        capture_output=True, text=True, encoding="utf-8"
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_invalid_workflow_is_rejected(tmp_path):
     bad = tmp_path / "bad.yml"
-    bad.write_text("name: x\non: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    stepz: []\n")
+    bad.write_text("name: x\non: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    stepz: []\n", encoding="utf-8")
     exe = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent)) or shutil.which("check-jsonschema")
     proc = subprocess.run(
-        [exe, "--builtin-schema", "vendor.github-workflows", str(bad)], capture_output=True, text=True
+        [exe, "--builtin-schema", "vendor.github-workflows", str(bad)], capture_output=True, text=True, encoding="utf-8"
     )
     assert proc.returncode != 0
 
@@ -173,7 +174,7 @@ def _actionlint():
 
 
 def test_the_workflows_pass_actionlint():
-    proc = subprocess.run([_actionlint()], cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run([_actionlint()], cwd=ROOT, capture_output=True, text=True, encoding="utf-8")
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -187,31 +188,34 @@ def test_actionlint_rejects_a_mistake_the_schema_lets_through(tmp_path):
     schema = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent)) or shutil.which("check-jsonschema")
     assert subprocess.run([schema, "--builtin-schema", "vendor.github-workflows", str(bad)],
                           capture_output=True).returncode == 0
-    proc = subprocess.run([exe], cwd=tmp_path, capture_output=True, text=True)
+    proc = subprocess.run([exe], cwd=tmp_path, capture_output=True, text=True, encoding="utf-8")
     assert proc.returncode == 1 and "no_such_property" in proc.stdout
 
 
 def test_ci_entry_point_runs_the_tests_the_portability_check_the_linters_and_the_browser():
     lines = [
-        ln.strip() for ln in (ROOT / ".ci" / "run").read_text().splitlines() if ln.strip() and not ln.startswith("#")
+        ln.strip() for ln in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+        if ln.strip() and not ln.startswith("#")
     ]
     assert lines[-4:] == ["make test", "make test-portable", "make lint", "make test-browser"]
 
 
 def test_ci_entry_point_installs_the_browser_or_fails_saying_why(tmp_path):
-    text = (ROOT / ".ci" / "run").read_text()
+    text = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "apt-get install -y -qq chromium chromium-driver" in text and 'if [ "$(id -u)" -ne 0 ]' in text
     # run only the install step, on a machine without the browser and without apt-get: it must fail, saying why
     step = text[text.index("install_browser() {"):text.index("make test\n")]
     script = tmp_path / "step.sh"
-    script.write_text("set -euo pipefail\n" + step.replace("/usr/bin/chrom", f"{tmp_path}/none/chrom"))
+    script.write_text("set -euo pipefail\n" + step.replace("/usr/bin/chrom", f"{tmp_path}/none/chrom"),
+                      encoding="utf-8")
     bash = shutil.which("bash")
-    proc = subprocess.run([bash, str(script)], capture_output=True, text=True, env={"PATH": str(tmp_path)})
+    proc = subprocess.run([bash, str(script)], capture_output=True, text=True, env={"PATH": str(tmp_path)},
+                          encoding="utf-8")
     assert proc.returncode == 1
     assert "no apt-get" in proc.stderr and "could not be installed" in proc.stderr
 
 
 def test_pre_commit_hooks_use_the_venv_tools():
-    cfg = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())
+    cfg = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text(encoding="utf-8"))
     ids = {h["id"] for repo in cfg["repos"] for h in repo["hooks"]}
     assert ids == {"ruff", "nbqa-ruff", "normalise-notebooks"}

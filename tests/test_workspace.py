@@ -74,7 +74,7 @@ def test_update_names_the_lessons_when_the_name_is_wrong(checkout):
 def test_an_unreadable_copy_is_left_alone(checkout):
     folder = checkout / workspace.WORKSPACE
     folder.mkdir()
-    (folder / "00_overview.ipynb").write_text("half-written by an editor")
+    (folder / "00_overview.ipynb").write_text("half-written by an editor", encoding="utf-8")
     made, outdated = workspace.prepare(checkout)
     assert [p.name for p in made] == ["02_super.ipynb"] and outdated == []
-    assert (folder / "00_overview.ipynb").read_text() == "half-written by an editor"
+    assert (folder / "00_overview.ipynb").read_text(encoding="utf-8") == "half-written by an editor"

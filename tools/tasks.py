@@ -170,7 +170,7 @@ def portable_self_check() -> str | None:
         nbformat.write(new_notebook(cells=cells, metadata={"kernelspec": notebooks.KERNELSPEC}), path)
         notebooks.write(notebooks.execute(path), path)  # stored outputs from the native kernels
         cmd, env = portable_command(["-n", "0", "--nbval-current-env", "-q", str(path)])
-        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, encoding="utf-8")
     if proc.returncode != 0 and "1 failed, 2 passed" in proc.stdout and "::Cell 1" in proc.stdout:
         return None
     return "expected the round-off cell to fail and the bound to pass; pytest said: " + proc.stdout.strip()[-400:]
@@ -179,8 +179,10 @@ def portable_self_check() -> str | None:
 def test_portable(extra: list[str]) -> int:
     cmd, env = portable_command(extra)
     probe = "import torch; print(torch.backends.cpu.get_cpu_capability())"
-    native = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip()
-    capability = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True).stdout.strip()
+    native = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            encoding="utf-8").stdout.strip()
+    capability = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True,
+                                encoding="utf-8").stdout.strip()
     if capability != "DEFAULT":
         print(f"test-portable: torch still uses {capability or 'an unknown'} kernels with ATEN_CPU_CAPABILITY=default; "
               "this check needs its scalar kernels", file=sys.stderr)
@@ -228,7 +230,7 @@ def changed_selection(changed: list[str], lessons: list[str]) -> tuple[list[str]
 
 
 def _git(root: Path, *args: str) -> str:
-    proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
+    proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, encoding="utf-8")
     if proc.returncode != 0:
         raise RuntimeError(f"git {' '.join(args)} failed: {proc.stderr.strip() or proc.stdout.strip()}")
     return proc.stdout
