@@ -32,6 +32,7 @@ __all__ = [
     "output_size_or_reason",
     "draw_sliding_window",
     "draw_data_flow",
+    "flow_outputs",
     "GradNode",
     "autograd_graph",
     "draw_autograd_graph",
@@ -217,39 +218,112 @@ def draw_sliding_window(
 _KIND_COLOURS = {"Conv2d": "#cfe0f5", "Linear": "#fbe0c3", "input": "#ffffff"}
 
 
-def draw_data_flow(model: nn.Module, x: torch.Tensor):
+def flow_outputs(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
+    """The output of every step of ``model``'s forward pass on ``x``, in the order of
+    ``companion.shapes.trace_flow`` (the first is ``x`` itself): the forward pass recorded by
+    ``torch.fx`` and run once, in eval mode without gradients (the mode is put back)."""
+    from torch import fx
+
+    trace_flow(model, x)  # the same checks and messages as the shapes it draws
+    graph = fx.symbolic_trace(model)
+    outputs: list[torch.Tensor] = []
+
+    class _Recorder(fx.Interpreter):
+        def run_node(self, node):
+            value = super().run_node(node)
+            if node.op != "output":
+                outputs.append(value.detach() if isinstance(value, torch.Tensor) else value)
+            return value
+
+    was_training = model.training
+    try:
+        model.eval()
+        graph.eval()
+        with torch.no_grad():
+            _Recorder(graph).run(x)
+    finally:
+        model.train(was_training)
+    return outputs
+
+
+def _step_label(name: str, kind: str, seen: dict[str, int]) -> str:
+    """``conv1 · Conv2d`` for a module; ``relu`` and ``relu（第 2 次）`` for the calls fx names
+    ``relu``, ``relu_1``, …"""
+    if kind == "input":
+        return name
+    if kind == name or (name.startswith(kind + "_") and name[len(kind) + 1:].isdigit()):
+        seen[kind] = seen.get(kind, 0) + 1
+        return kind if seen[kind] == 1 else f"{kind}（第 {seen[kind]} 次）"
+    return f"{name} · {kind}"
+
+
+def draw_data_flow(model: nn.Module, x: torch.Tensor, maps: int = 0):
     """The data flow of ``model`` on ``x``, one box per operation of its forward pass
     (``companion.shapes.trace_flow``: modules and functional calls), each with its output
     shape (batch dimension dropped) and its parameter count, so the picture is measured from
     the model itself. Returns the figure; the boxes carry ``gid="layer"``. A forward pass of
-    more than ``MAX_ROWS`` operations is a ``ValueError`` (print ``trace_flow`` as a table instead)."""
+    more than ``MAX_ROWS`` operations is a ``ValueError`` (print ``trace_flow`` as a table instead).
+
+    ``maps=n`` (n ≥ 1) also draws, beside every step whose output is a stack of 2-D maps
+    (channels×height×width), the first n channels of that output for the first image of
+    ``x``: the real feature maps at that stage. The maps of one step share one colour scale,
+    symmetric about zero (red positive, blue negative), with a colorbar; each step has its own
+    scale. The thumbnails carry ``gid="map"``."""
+    if isinstance(maps, bool) or not isinstance(maps, int) or maps < 0:
+        raise ValueError(f"maps={maps!r} must be an int >= 0 (how many channels to draw beside each step)")
     rows = trace_flow(model, x)
     if len(rows) > MAX_ROWS:
         raise ValueError(f"the forward pass of {type(model).__name__} has {len(rows)} steps: a data-flow picture "
                          f"draws at most MAX_ROWS = {MAX_ROWS}; print companion.shapes.trace_flow(model, x) as a "
                          "table instead")
-    fig, ax = plt.subplots(figsize=(6.4, 0.42 * len(rows) + 0.7))
+    values = flow_outputs(model, x) if maps else []
+    row_h = 0.8 if maps else 0.42
+    width = 6.4 + (0.95 * maps + 0.6 if maps else 0)
+    fig, ax = plt.subplots(figsize=(width, row_h * len(rows) + 0.7))
+    seen: dict[str, int] = {}
     for k, row in enumerate(rows):
         face = _KIND_COLOURS.get(row.kind, "#eeeeee")
         ax.add_patch(FancyBboxPatch((0.0, k - 0.32), 2.6, 0.64, boxstyle="round,pad=0.02", fc=face, ec="#555555",
                                     lw=1.4 if row.params else 0.8, gid="layer"))
-        label = row.name if row.kind in (row.name, "input") else f"{row.name} · {row.kind}"
-        ax.text(1.3, k, label, ha="center", va="center", fontsize=9)
+        ax.text(1.3, k, _step_label(row.name, row.kind, seen), ha="center", va="center", fontsize=9)
         ax.text(2.85, k, "×".join(map(str, row.output_shape[1:])), va="center", fontsize=9, family="monospace")
         if row.params:
             ax.text(4.6, k, f"{row.params:,} 个参数", va="center", fontsize=9)
         if k:
             ax.annotate("", xy=(1.3, k - 0.34), xytext=(1.3, k - 0.66), arrowprops={"arrowstyle": "->", "lw": 0.9})
+        value = values[k] if maps else None
+        if isinstance(value, torch.Tensor) and value.dim() == 4:
+            _draw_maps(fig, ax, value[0, :maps].float().cpu(), k, start=6.4)
     total = sum(r.params for r in rows)
     ax.text(4.6, len(rows) - 0.2, f"合计 {total:,} 个参数", va="center", fontsize=9)
     ax.text(2.85, -0.85, "输出形状", fontsize=8, color="#555555")
     ax.text(4.6, -0.85, "参数", fontsize=8, color="#555555")
-    ax.set_xlim(-0.1, 6.4)
+    if maps:
+        ax.text(6.4, -0.85, f"第一张图在这一步的前 {maps} 个通道（每行一个色标）", fontsize=8, color="#555555")
+    ax.set_xlim(-0.1, width)
     ax.set_ylim(len(rows) + 0.1, -1.1)
     ax.axis("off")
     ax.set_title(f"{type(model).__name__} 的数据流（由 torch.fx 从 forward 记录）", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def _draw_maps(fig, ax, maps: torch.Tensor, k: int, start: float) -> None:
+    """Thumbnails of ``maps`` (C, H, W) in row ``k`` of the data-flow axes, from x = ``start``,
+    one shared symmetric colour scale and a colorbar."""
+    lim = float(maps.abs().max()) or 1.0
+    image = None
+    for c in range(maps.shape[0]):
+        inset = ax.inset_axes((start + 0.95 * c, k - 0.42, 0.84, 0.84), transform=ax.transData)
+        image = inset.imshow(maps[c].numpy(), cmap="RdBu_r", vmin=-lim, vmax=lim)
+        inset.set_xticks([])
+        inset.set_yticks([])
+        inset.set_gid("map")
+        if c == 0 and maps.shape[0] > 1:
+            inset.set_ylabel(f"通道 0–{maps.shape[0] - 1}", fontsize=6)
+    bar = ax.inset_axes((start + 0.95 * maps.shape[0], k - 0.42, 0.08, 0.84), transform=ax.transData)
+    fig.colorbar(image, cax=bar)
+    bar.tick_params(labelsize=6)
 
 
 # ── autograd ────────────────────────────────────────────────────────────────────────

@@ -25,6 +25,8 @@ def describe(args: tuple) -> str:
     for a in args:
         if isinstance(a, torch.Tensor):
             parts.append(f"形状 {tuple(a.shape)} 的张量")
+        elif isinstance(a, torch.nn.Module):  # a model: its class, not its whole printout
+            parts.append(f"一个 {type(a).__name__}")
         else:
             parts.append(repr(a))
     return "（" + "，".join(parts) + "）"
@@ -94,9 +96,13 @@ def run_cases(function: Any, reference: Callable, cases: list[tuple[str, tuple]]
                    if isinstance(a, torch.Tensor) and not torch.equal(a, b)]
         if changed:
             return False, f"在输入 {description} 上，你的函数就地改动了第 {changed[0] + 1} 个参数；请返回新的张量。"
+        if result is None:
+            return False, (f"在输入 {description} 上，你的函数返回了 None：函数体还没写完，"
+                           "或者少了 return。")
         if not isinstance(result, torch.Tensor):
             return False, f"在输入 {description} 上，返回值是 {type(result).__name__}，应是一个张量。"
-        expected = reference(*_clone(args))
+        result = result.detach()  # a result that carries a graph is compared by its values only
+        expected = reference(*_clone(args)).detach()
         if tuple(result.shape) != tuple(expected.shape):
             return False, f"在输入 {description} 上，输出形状是 {tuple(result.shape)}，应为 {tuple(expected.shape)}。"
         if not result.dtype.is_floating_point and expected.dtype.is_floating_point:

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from .hooks import run_with_hooks
+from .tables import text_table
 
 __all__ = [
     "ParamRow",
@@ -103,16 +104,6 @@ def macs_table(model: nn.Module, x: torch.Tensor) -> list[MacRow]:
     return rows
 
 
-def _table(head: Sequence[str], body: Sequence[Sequence[str]], right: set[int]) -> str:
-    widths = [max(len(c) for c in col) for col in zip(head, *body)]
-
-    def fmt(row: Sequence[str]) -> str:
-        cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))]
-        return "  ".join(cells).rstrip()
-
-    return "\n".join([fmt(head), "  ".join("-" * w for w in widths), *map(fmt, body)])
-
-
 def _share(part: int, total: int) -> str:
     """``part`` as a percentage of ``total``; ``-`` when the total is zero (no share to give)."""
     return f"{100 * part / total:.2f}%" if total else "-"
@@ -125,18 +116,20 @@ def _rows(rows, kind: type, maker: str) -> list:
 
 
 def format_params(rows: Sequence[ParamRow]) -> str:
-    """Text table of parameters with each tensor's share of the total and a total line."""
+    """Text table of parameters with each tensor's share of the total and a total line
+    (Chinese headers, as the lessons print them: 参数, 形状, 个数, 占比, 合计)."""
     rows = _rows(rows, ParamRow, "param_table")
     total = sum(r.count for r in rows)
     body = [[r.name, "×".join(map(str, r.shape)), f"{r.count:,}", _share(r.count, total)] for r in rows]
-    body.append(["total", "", f"{total:,}", _share(total, total)])
-    return _table(["parameter", "shape", "count", "share"], body, {2, 3})
+    body.append(["合计", "", f"{total:,}", _share(total, total)])
+    return text_table(["参数", "形状", "个数", "占比"], body, {2, 3})
 
 
 def format_macs(rows: Sequence[MacRow]) -> str:
-    """Text table of multiply-adds per layer with shares and a total line."""
+    """Text table of multiply-adds per layer with shares and a total line (Chinese headers:
+    层, 类型, 输出, 乘加次数, 占比, 合计)."""
     rows = _rows(rows, MacRow, "macs_table")
     total = sum(r.macs for r in rows)
     body = [[r.name, r.kind, "×".join(map(str, r.output_shape)), f"{r.macs:,}", _share(r.macs, total)] for r in rows]
-    body.append(["total", "", "", f"{total:,}", _share(total, total)])
-    return _table(["layer", "type", "output", "multiply-adds", "share"], body, {3, 4})
+    body.append(["合计", "", "", f"{total:,}", _share(total, total)])
+    return text_table(["层", "类型", "输出", "乘加次数", "占比"], body, {3, 4})

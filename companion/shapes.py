@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from .hooks import run_with_hooks
+from .tables import text_table
 
 __all__ = [
     "conv_output_size",
@@ -263,15 +264,11 @@ def trace_flow(model: nn.Module, x: torch.Tensor) -> list[LayerShape]:
 
 
 def format_trace(rows: Sequence[LayerShape]) -> str:
-    """Plain-text table of a trace (stable text, good for notebooks and tests)."""
-    head = ("layer", "type", "input", "output", "params")
+    """Plain-text table of a trace (stable text, good for notebooks and tests), with the
+    lessons' Chinese headers: 层, 类型, 输入, 输出, 参数量."""
+    head = ("层", "类型", "输入", "输出", "参数量")
     body = [
         (r.name, r.kind, "×".join(map(str, r.input_shape)), "×".join(map(str, r.output_shape)), f"{r.params:,}")
         for r in rows
     ]
-    widths = [max(len(str(c)) for c in col) for col in zip(head, *body)]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(head, widths)).rstrip()]
-    lines.append("  ".join("-" * w for w in widths))
-    for row in body:
-        lines.append("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
-    return "\n".join(lines)
+    return text_table(head, body)

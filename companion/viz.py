@@ -129,7 +129,7 @@ def show_feature_maps(
     if limit is not None:
         m = m[:limit]
     return show_grid(
-        list(m), titles=[f"ch {i}" for i in range(m.shape[0])], ncols=ncols, cmap="viridis", suptitle=suptitle
+        list(m), titles=[f"通道 {i}" for i in range(m.shape[0])], ncols=ncols, cmap="viridis", suptitle=suptitle
     )
 
 

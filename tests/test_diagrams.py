@@ -121,6 +121,49 @@ def test_data_flow_is_drawn_from_the_model():
     assert "4×24×24" in texts and "0 · Conv2d" in texts and "合计 7,019 个参数" in texts
 
 
+def test_data_flow_names_repeated_calls_by_their_order():
+    texts = [t.get_text() for t in diagrams.draw_data_flow(DigitRecognizer(), torch.zeros(1, 1, 28, 28)).axes[0].texts]
+    assert {"relu", "relu（第 2 次）", "relu（第 3 次）"} <= set(texts) and "relu_1 · relu" not in texts
+
+
+def test_flow_outputs_are_the_real_values_of_each_step():
+    torch.manual_seed(0)
+    model = DigitRecognizer().train()
+    x = torch.randn(2, 1, 28, 28)
+    outs = diagrams.flow_outputs(model, x)
+    rows = diagrams.trace_flow(model, x)
+    assert [tuple(o.shape) for o in outs] == [r.output_shape for r in rows]
+    assert model.training  # the mode is put back
+    model.eval()
+    with torch.no_grad():
+        assert torch.equal(outs[0], x) and torch.equal(outs[-1], model(x))
+        assert torch.equal(outs[1], model.conv1(x)) and torch.equal(outs[2], F.relu(model.conv1(x)))
+
+
+def test_data_flow_draws_the_feature_maps_beside_each_stage():
+    torch.manual_seed(0)
+    model = DigitRecognizer()
+    x = torch.randn(1, 1, 28, 28)
+    fig = diagrams.draw_data_flow(model, x, maps=3)
+    children = fig.axes[0].child_axes
+    insets = [a for a in children if a.get_gid() == "map"]
+    # the input (1 channel), then conv1, relu, conv2, relu, max_pool2d, dropout1: 3 channels each
+    assert len(insets) == 1 + 6 * 3
+    outs = diagrams.flow_outputs(model, x)
+    conv1 = insets[1:4]
+    for c, a in enumerate(conv1):
+        shown = torch.as_tensor(a.get_images()[0].get_array())
+        assert torch.allclose(shown.float(), outs[1][0, c])
+    lims = {a.get_images()[0].get_clim() for a in conv1}
+    lim = float(outs[1][0, :3].abs().max())
+    assert lims == {(-lim, lim)}  # one symmetric scale for the maps of a step
+    assert len(children) == len(insets) + 7  # one colorbar for each step with maps
+    assert not diagrams.draw_data_flow(model, x).axes[0].child_axes  # maps=0: as before
+    for bad in (-1, 1.5, True, "4"):
+        with pytest.raises(ValueError, match="maps="):
+            diagrams.draw_data_flow(model, x, maps=bad)
+
+
 def test_autograd_graph_of_a_linear_layer():
     torch.manual_seed(0)
     lin = nn.Linear(3, 2)

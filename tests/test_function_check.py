@@ -110,3 +110,21 @@ def test_a_function_exercise_names_its_cases():
         Exercise("zz.f", "?", lambda: F.relu, lambda a, e: "", kind="function")
     with pytest.raises(ValueError, match="names its cases"):
         Exercise("zz.g", "?", lambda: 1, lambda a, e: "", cases=_cases)
+
+
+def test_an_unwritten_function_is_told_it_returns_none(corr2d_exercise):
+    def corr2d(x, w):
+        return None  # 在这里写出你的代码
+
+    status, message = evaluate(corr2d_exercise, corr2d)
+    assert status == "wrong" and "返回了 None" in message and "还没写完" in message and "提示" in message
+
+
+def test_a_model_among_the_arguments_is_named_by_its_class():
+    assert function_check.describe((torch.nn.Linear(2, 3), torch.zeros(4, 2))) == "（一个 Linear，形状 (4, 2) 的张量）"
+
+
+def test_a_result_that_requires_grad_is_compared_without_a_warning(corr2d_exercise, recwarn):
+    w_grad = torch.randn(1, requires_grad=True)
+    status, _ = evaluate(corr2d_exercise, lambda x, w: corr2d_right(x, w) + 0 * w_grad)
+    assert status == "correct" and not [w for w in recwarn if "requires_grad" in str(w.message)]

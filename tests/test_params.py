@@ -18,7 +18,7 @@ def test_param_table_of_the_note_model():
     ]
     assert sum(r.count for r in rows) == 1_199_882
     text = format_params(rows)
-    assert text.splitlines()[-1].split()[:2] == ["total", "1,199,882"]
+    assert text.splitlines()[-1].split()[:2] == ["合计", "1,199,882"]
 
 
 def test_count_params_trainable_only():
@@ -64,10 +64,10 @@ def test_zero_totals_have_no_share():
     empty = macs_table(DigitRecognizer(), torch.zeros(0, 1, 28, 28))
     assert [r.macs for r in empty] == [0, 0, 0, 0]
     text = format_macs(empty)
-    assert text.splitlines()[-1].split() == ["total", "0", "-"]
+    assert text.splitlines()[-1].split() == ["合计", "0", "-"]
     rows = [ParamRow("weight", (0, 4), 0, True), ParamRow("bias", (0,), 0, True)]
-    assert format_params(rows).splitlines()[-1].split() == ["total", "0", "-"]
-    assert format_params([]).splitlines()[-1].split() == ["total", "0", "-"]
+    assert format_params(rows).splitlines()[-1].split() == ["合计", "0", "-"]
+    assert format_params([]).splitlines()[-1].split() == ["合计", "0", "-"]
 
 
 @pytest.mark.parametrize("model, x, named", [
@@ -83,3 +83,17 @@ def test_layers_it_cannot_count_are_named(model, x, named):
 def test_layers_without_parameters_are_fine():
     model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2, affine=False), nn.ReLU(), nn.MaxPool2d(3))
     assert [r.name for r in macs_table(model, torch.zeros(1, 1, 5, 5))] == ["0"]
+
+
+def test_tables_speak_the_lessons_chinese_and_their_columns_line_up():
+    from companion.tables import text_width
+
+    model = DigitRecognizer().eval()
+    x = torch.zeros(1, 1, 28, 28)
+    params_text = format_params(param_table(model))
+    macs_text = format_macs(macs_table(model, x))
+    assert params_text.splitlines()[0].split() == ["参数", "形状", "个数", "占比"]
+    assert macs_text.splitlines()[0].split() == ["层", "类型", "输出", "乘加次数", "占比"]
+    for text in (params_text, macs_text):
+        head, dashes, *_ = text.splitlines()
+        assert text_width(head) == len(dashes)  # the right-aligned last column ends where its dashes end

@@ -119,6 +119,14 @@ def test_trace_shapes_of_the_note_model():
     ]
     text = format_trace(rows)
     assert "1×9216" in text and "1,179,776" in text
+    head, dashes, first, *_ = text.splitlines()
+    assert head.split() == ["层", "类型", "输入", "输出", "参数量"]
+    from companion.tables import text_width
+
+    # each column starts where its dashes start, the Chinese header counted two columns a character
+    starts = [i for i, c in enumerate(dashes) if c == "-" and (i == 0 or dashes[i - 1] == " ")]
+    assert [text_width(head[:head.index(h)]) for h in head.split()] == starts
+    assert [first.index(c) for c in first.split()] == starts
 
 
 def test_trace_removes_hooks_even_when_forward_fails():

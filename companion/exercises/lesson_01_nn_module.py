@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import torch
 from torch import nn
+from torch.nn import functional as F
 
 from ..exercise import Exercise, generic
 from ..params import count_params
@@ -36,3 +38,48 @@ EXERCISES: list[Exercise] = [
                  "把 named_parameters() 与 named_buffers() 的名字都数上，别漏了那个整数计数器。"),
     ),
 ]
+
+
+def _bn_cases() -> list[tuple[str, tuple]]:
+    """Running means and batches (N, C, H, W), odd sizes among them."""
+    g = torch.Generator().manual_seed(0)
+    cases = []
+    for n, c, h, w in [(2, 3, 5, 7), (1, 1, 3, 3), (3, 4, 2, 5)]:
+        cases.append((f"running_mean ({c},)，批 ({n}, {c}, {h}, {w})",
+                      (torch.randn(c, generator=g), 2 + torch.randn(n, c, h, w, generator=g))))
+    return cases
+
+
+def _bn_running_mean(running_mean: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """torch's own update: one training-mode forward of BatchNorm2d (momentum 0.1)."""
+    bn = nn.BatchNorm2d(x.shape[1]).train()
+    with torch.no_grad():
+        bn.running_mean.copy_(running_mean)
+        bn(x)
+    return bn.running_mean.clone()
+
+
+EXERCISES.append(
+    Exercise(
+        "01.bn_running_mean",
+        "写出 bn_running_mean(running_mean, x)：一个 BatchNorm2d（momentum=0.1）在训练模式下前向一次 "
+        "(N, C, H, W) 的批 x 之后，它的 running_mean 变成什么？返回形状 (C,) 的新值，不要调用 BatchNorm 本身。",
+        lambda: _bn_running_mean,
+        lambda a, e: ("新值 = (1 − momentum) × 旧值 + momentum × 这一批的均值；"
+                      "每个通道的均值要在批、高、宽三个维度上一起求。"),
+        kind="function",
+        cases=_bn_cases,
+        forbidden=lambda: {"F.batch_norm": F.batch_norm, "torch.batch_norm": torch.batch_norm},
+    )
+)
+
+EXERCISES.append(
+    Exercise(
+        "01.grad_fn_plain",
+        "先想后跑：print((torch.ones(2) * 2).grad_fn is None) 打印 True 还是 False？",
+        lambda: (torch.ones(2) * 2).grad_fn is None,
+        lambda a, e: ("只有参与运算的张量里有需要梯度的（requires_grad=True），结果才带 grad_fn；"
+                      "torch.ones(2) 需要梯度吗？"),
+        kind="bool",
+    )
+)
