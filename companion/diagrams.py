@@ -45,6 +45,8 @@ _BLUE, _PAD, _DROP, _GRID = "#4c8bd6", "#e4e4e4", "#f4b6b6", "#9a9a9a"
 MAX_SIDE = 64
 #: the most frames (output positions) one sliding-window picture shows side by side
 MAX_FRAMES = 6
+#: the most feature maps ``draw_data_flow`` draws beside one step
+MAX_MAPS = 16
 #: the most lines of text (``note``, or the reason for a refusal, wrapped) under the frames
 MAX_NOTE_LINES = 20
 #: the most boxes a data-flow picture draws (one per operation of the forward pass)
@@ -269,8 +271,9 @@ def draw_data_flow(model: nn.Module, x: torch.Tensor, maps: int = 0):
     ``x``: the real feature maps at that stage. The maps of one step share one colour scale,
     symmetric about zero (red positive, blue negative), with a colorbar; each step has its own
     scale. The thumbnails carry ``gid="map"``."""
-    if isinstance(maps, bool) or not isinstance(maps, int) or maps < 0:
-        raise ValueError(f"maps={maps!r} must be an int >= 0 (how many channels to draw beside each step)")
+    if isinstance(maps, bool) or not isinstance(maps, int) or not 0 <= maps <= MAX_MAPS:
+        raise ValueError(f"maps={maps!r} must be an int from 0 to MAX_MAPS = {MAX_MAPS} "
+                         "(how many channels to draw beside each step)")
     rows = trace_flow(model, x)
     if len(rows) > MAX_ROWS:
         raise ValueError(f"the forward pass of {type(model).__name__} has {len(rows)} steps: a data-flow picture "

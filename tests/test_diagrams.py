@@ -159,7 +159,7 @@ def test_data_flow_draws_the_feature_maps_beside_each_stage():
     assert lims == {(-lim, lim)}  # one symmetric scale for the maps of a step
     assert len(children) == len(insets) + 7  # one colorbar for each step with maps
     assert not diagrams.draw_data_flow(model, x).axes[0].child_axes  # maps=0: as before
-    for bad in (-1, 1.5, True, "4"):
+    for bad in (-1, 1.5, True, "4", diagrams.MAX_MAPS + 1):
         with pytest.raises(ValueError, match="maps="):
             diagrams.draw_data_flow(model, x, maps=bad)
 
