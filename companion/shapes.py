@@ -221,9 +221,8 @@ def trace_flow(model: nn.Module, x: torch.Tensor) -> list[LayerShape]:
     from torch.fx.passes.shape_prop import ShapeProp
 
     if not isinstance(model, nn.Module):
-        raise ValueError(f"model={type(model).__name__} must be an nn.Module")
-    if not isinstance(x, torch.Tensor):
-        raise ValueError(f"x={type(x).__name__} must be a torch.Tensor")
+        raise v.wrong_type("model", model, "an nn.Module")
+    v.tensor("x", x)
     try:
         graph = fx.symbolic_trace(model)
     except Exception as exc:  # fx raises several types for code it cannot follow
