@@ -101,6 +101,7 @@ def check_network(model: nn.Module, layers: tuple[str, ...] = tuple(LAYERS), nam
     """Refuse anything but a network with the course's ``layers`` (names and kinds, see
     ``LAYERS``): a ``TypeError`` that names what is missing. With ``sizes`` their parameters
     must also have the course's shapes (a ``ValueError`` names the first that does not)."""
+    v.boolean("sizes", sizes)
     if not isinstance(model, nn.Module):
         raise v.wrong_type(name, model, "one of the course's networks (build_model() makes one)")
     lacking = [f"{layer} (an nn.{LAYERS[layer][0].__name__})" for layer in layers
