@@ -8,11 +8,13 @@ when it is not, so running a whole lesson never prints a success mark the learne
 
 from __future__ import annotations
 
+import math
 from numbers import Integral, Real
 from typing import Any
 
 import torch
 
+from . import _validate as v
 from . import exercises
 from .function_check import run_cases
 
@@ -24,6 +26,8 @@ WRONG = "wrong"
 
 
 def _exercise(key: str):
+    if not isinstance(key, str):
+        raise v.wrong_type("key", key, "an exercise's key, a str such as '03.params_rgb'")
     return exercises.get(key)
 
 
@@ -40,9 +44,9 @@ def _plain(answer: Any) -> Any:
             return answer  # refused below with a message naming its type
         answer = answer.item()
     if isinstance(answer, (torch.Size, list)):
-        return tuple(_plain(v) for v in answer)
+        return tuple(_plain(item) for item in answer)
     if isinstance(answer, tuple):
-        return tuple(_plain(v) for v in answer)
+        return tuple(_plain(item) for item in answer)
     if type(answer).__module__ == "numpy":  # numpy scalars without importing numpy
         item = getattr(answer, "item", None)
         if callable(item) and getattr(answer, "shape", None) == ():
@@ -70,7 +74,7 @@ def evaluate(key: str, answer: Any) -> tuple[str, str]:
     if ex.kind == "judge":  # many right forms: a function decides
         try:
             right = bool(expected(answer))
-        except (TypeError, ValueError, RuntimeError) as exc:  # an answer of the wrong form
+        except (TypeError, ValueError, RuntimeError, ArithmeticError, IndexError) as exc:  # an answer of the wrong form
             return WRONG, f"[{key}] 答案的形式不对（{exc}）。提示：{ex.hint(answer, None)}"
         if right:
             return CORRECT, f"[{key}] 正确！"
@@ -80,7 +84,7 @@ def evaluate(key: str, answer: Any) -> tuple[str, str]:
     if ex.kind == "float":
         if isinstance(answer, bool) or not isinstance(answer, Real):
             wrong_type = "一个数"
-        elif abs(float(answer) - float(expected)) <= 0.5 * 10.0 ** -ex.decimals + 1e-12:
+        elif abs(_float(answer) - float(expected)) <= 0.5 * 10.0 ** -ex.decimals + 1e-12:
             return CORRECT, f"[{key}] 正确！"
         else:
             return WRONG, f"[{key}] 还不对。提示：{ex.hint(answer, expected)}"
@@ -94,7 +98,7 @@ def evaluate(key: str, answer: Any) -> tuple[str, str]:
     elif ex.kind == "bool" and not isinstance(answer, bool):
         wrong_type = "True 或 False"
     elif ex.kind == "shape" and not (
-        isinstance(answer, tuple) and all(isinstance(v, Integral) and not isinstance(v, bool) for v in answer)
+        isinstance(answer, tuple) and all(isinstance(n, Integral) and not isinstance(n, bool) for n in answer)
     ):
         return WRONG, f"[{key}] 答案应是由整数组成的元组，例如 (1, 2, 3, 4)。"
     elif ex.kind == "choice":
@@ -109,8 +113,17 @@ def evaluate(key: str, answer: Any) -> tuple[str, str]:
     return WRONG, f"[{key}] 还不对。提示：{ex.hint(answer, expected)}"
 
 
-def check(key: str, answer: Any) -> None:
-    """Print the verdict on a learner's answer in one line (nothing is returned)."""
+def _float(answer: Real) -> float:
+    """``answer`` as a float; an integer too large for one is infinitely far from any answer."""
+    try:
+        return float(answer)
+    except OverflowError:
+        return math.copysign(math.inf, answer)
+
+
+def check(key: str, answer: Any = None) -> None:
+    """Print the verdict on a learner's answer in one line (nothing is returned); no answer
+    given is an answer not given yet."""
     status, message = evaluate(key, answer)
     print(("✅ " if status == CORRECT else "❌ " if status == WRONG else "⏳ ") + message)
 

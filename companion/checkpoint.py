@@ -12,6 +12,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from . import _validate as v
+from .device import get_device
 from .files import atomic_write
 from .history import History
 from .mnist import MNIST_MEAN, MNIST_STD
@@ -40,7 +42,7 @@ def _shapes(arch: str) -> dict[str, tuple[int, ...]]:
     """The name and shape of every tensor in the state_dict of an unchanged ``arch`` network."""
     with torch.device("meta"):  # shapes only: no memory, no random numbers drawn
         model = ARCHS[arch]()
-    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    return {k: tuple(t.shape) for k, t in model.state_dict().items()}
 
 
 def _check_shapes(state: dict, arch: str, where: str, advice: str) -> None:
@@ -56,6 +58,25 @@ def _check_shapes(state: dict, arch: str, where: str, advice: str) -> None:
                              f"architecture has {shape}; {advice}")
 
 
+def _plain(value, where: str) -> None:
+    """Refuse what ``torch.load(weights_only=True)`` could not read back: anything but str,
+    numbers, bools, None, and lists, tuples and str-keyed dicts of them."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _plain(item, f"{where}[{i}]")
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise v.wrong_type(f"a key of {where}", key, "a str")
+            _plain(item, f"{where}[{key!r}]")
+        return
+    raise v.wrong_type(where, value, "plain data (str, numbers, bools, None, and lists and dicts of them), "
+                       "which torch.load(weights_only=True) reads back")
+
+
 def save_checkpoint(path: str | os.PathLike, model: nn.Module, *, history: History | None = None,
                     recipe: Recipe | None = None, info: dict | None = None, overwrite: bool = True) -> Path:
     """Save the model's weights with its configuration (architecture name, input size,
@@ -67,15 +88,17 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, *, history: Histo
     interrupted save leaves the old file as it was; an existing file is replaced only when
     ``overwrite``, a read-only one never (see ``companion.files.atomic_write``).
     """
-    path = Path(path)
+    path = v.path("path", path)
+    v.boolean("overwrite", overwrite)
     arch = arch_of(model)
-    state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    state = {k: t.detach().to("cpu").contiguous() for k, t in model.state_dict().items()}
     _check_shapes(state, arch, type(model).__name__,
                   "save_checkpoint stores the course's networks unchanged; save a modified network's "
                   "state_dict with torch.save")
     for label, value, kind in (("history", history, History), ("recipe", recipe, Recipe), ("info", info, dict)):
         if value is not None and not isinstance(value, kind):
-            raise ValueError(f"{label} of type {type(value).__name__}: expected a {kind.__name__} or None")
+            raise v.wrong_type(label, value, f"a {kind.__name__} or None")
+    _plain(info, "info")
     payload = {
         "format": CHECKPOINT_FORMAT,
         "version": CHECKPOINT_VERSION,
@@ -91,7 +114,7 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, *, history: Histo
 
 def _read(path: str | os.PathLike) -> dict:
     """The checked payload of a checkpoint file; any problem is a ``ValueError`` naming the file."""
-    path = Path(path)
+    path = v.path("path", path)
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a folder: name the checkpoint file in it")
     if not path.is_file():
@@ -117,8 +140,8 @@ def _read(path: str | os.PathLike) -> dict:
         raise ValueError(f"{path}: its config must be a dict naming an architecture in {sorted(ARCHS)}, found "
                          f"{found}; {damaged}")
     state = payload.get("state_dict")
-    if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
-                                              for k, v in state.items()):
+    if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(t, torch.Tensor)
+                                              for k, t in state.items()):
         raise ValueError(f"{path}: its state_dict must be a dict of named tensors, found "
                          f"{type(state).__name__}; {damaged}")
     _check_shapes(state, config["arch"], str(path), damaged)
@@ -138,7 +161,12 @@ def load_checkpoint(path: str | os.PathLike, arch: str | None = None,
 
     With ``arch`` given, a checkpoint of another architecture is a ``ValueError`` naming both.
     A file that is not a whole checkpoint of this course is a ``ValueError`` naming the file.
+    ``device`` is what ``companion.get_device`` takes (``'cpu'``, ``'cuda'``, ``'auto'``, …);
+    ``None`` leaves the model on the CPU.
     """
+    if arch is not None:
+        v.one_of("arch", arch, sorted(ARCHS))
+    device = torch.device("cpu") if device is None else get_device(device, label="device")
     payload = _read(path)
     stored = payload["config"]["arch"]
     if arch is not None and arch != stored:
@@ -152,8 +180,9 @@ def load_checkpoint(path: str | os.PathLike, arch: str | None = None,
 def restore(model: nn.Module, path: str | os.PathLike) -> nn.Module:
     """Load the weights in ``path`` into ``model``; a ``ValueError`` names both architectures
     if the checkpoint was saved from a different one, and the layer if ``model`` was changed."""
+    mine = arch_of(model)
     payload = _read(path)
-    stored, mine = payload["config"]["arch"], arch_of(model)
+    stored = payload["config"]["arch"]
     if stored != mine:
         raise ValueError(f"{path} holds a {stored!r} model ({ARCHS[stored].__name__}) but this model is "
                          f"{mine!r} ({type(model).__name__}); build it with build_model({stored!r})")

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from . import _validate as v
 from .model import DigitRecognizer
 from .params import count_params
 from .shapes import conv_output_size, trace_shapes
@@ -36,8 +37,8 @@ class Verdict:
     evidence: str
 
     def __post_init__(self) -> None:
-        if self.verdict not in VERDICTS:
-            raise ValueError(f"verdict={self.verdict!r} must be one of {VERDICTS}")
+        v.one_of("verdict", self.verdict, VERDICTS)
+        v.text("evidence", self.evidence)
 
 
 def _model(arch: type[DigitRecognizer] = DigitRecognizer) -> DigitRecognizer:
@@ -284,7 +285,7 @@ def dropout2d_scale() -> Verdict:
     out = nn.Dropout2d(0.25).train()(torch.ones(8, 16, 3, 3))
     kept = out[out != 0].unique().tolist()
     ok = len(kept) == 1 and abs(kept[0] - 1 / 0.75) < 1e-6
-    return Verdict(HOLDS if ok else FAILS, f"全 1 输入中保留下来的值：{[f'{v:.4f}' for v in kept]} = 1/(1−0.25)")
+    return Verdict(HOLDS if ok else FAILS, f"全 1 输入中保留下来的值：{[f'{k:.4f}' for k in kept]} = 1/(1−0.25)")
 
 
 def dropout_eval_identity() -> Verdict:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from . import _validate as v
 from . import claim_checks as m
 from . import claim_measurements as e
 from .claim_checks import CONDITION, CONVENTION, FAILS, HOLDS, UNTESTED, VERDICT_ZH, VERDICTS, Verdict
@@ -31,6 +32,12 @@ class Claim:
     lesson: str
     check: Callable[[], Verdict]
     implied: bool = False  # the note's code implies it; its words do not say it
+
+    def __post_init__(self) -> None:
+        for label in ("key", "section", "claim", "lesson"):
+            v.text(label, getattr(self, label), empty=False)
+        v.function("check", self.check, "a function that returns a Verdict")
+        v.boolean("implied", self.implied)
 
 
 CLAIMS: list[Claim] = [
@@ -87,10 +94,15 @@ def run_all() -> list[tuple[Claim, Verdict]]:
 def format_ledger(results: list[tuple[Claim, Verdict]], links: bool = True) -> str:
     """A Markdown table: verdict, section, claim (marked when only the code implies it),
     evidence, lesson (linked)."""
+    if isinstance(results, (str, bytes)) or not isinstance(results, (list, tuple)) or not all(
+            isinstance(r, tuple) and len(r) == 2 and isinstance(r[0], Claim) and isinstance(r[1], Verdict)
+            for r in results):
+        raise v.wrong_type("results", results, "a list of (Claim, Verdict) pairs, as run_all() returns")
+    v.boolean("links", links)
     rows = ["| # | 结论 | 章节 | 笔记的说法 | 证据（本次运行实测） | 详见 |", "|---|---|---|---|---|---|"]
-    for i, (c, v) in enumerate(results, 1):
+    for i, (c, verdict) in enumerate(results, 1):
         lesson = f"[{c.lesson}]({c.lesson}.ipynb)" if links else c.lesson
-        evidence = v.evidence.replace("|", "\\|")
+        evidence = verdict.evidence.replace("|", "\\|")
         claim = f"{c.claim}（笔记的代码隐含，文字未说）" if c.implied else c.claim
-        rows.append(f"| {i} | {VERDICT_ZH[v.verdict]} | {c.section} | {claim} | {evidence} | {lesson} |")
+        rows.append(f"| {i} | {VERDICT_ZH[verdict.verdict]} | {c.section} | {claim} | {evidence} | {lesson} |")
     return "\n".join(rows)

@@ -165,6 +165,10 @@ def fail(message: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` (default: the command line) and run the command; every failure is one
     ``error:`` line on stderr and a non-zero return (see the module docstring)."""
+    if argv is not None and (not isinstance(argv, (list, tuple)) or not all(isinstance(a, str) for a in argv)):
+        from ._validate import wrong_type
+
+        raise wrong_type("argv", argv, "a list of str, e.g. ['train', '--epochs', '1'], or None")
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
     try:

@@ -8,6 +8,8 @@ import os
 import re
 from typing import TYPE_CHECKING
 
+from . import _validate as v
+
 if TYPE_CHECKING:
     import torch
 
@@ -19,18 +21,20 @@ DEFAULT = "auto"
 ENV = "COURSE_DEVICE"
 
 
-def get_device(name: str | int | torch.device | None = None) -> torch.device:
+def get_device(name: str | int | torch.device | None = None, *, label: str = "argument") -> torch.device:
     """Return the device named by ``name``, else by ``$COURSE_DEVICE``, else ``DEFAULT`` (auto).
 
     ``name`` is ``'cpu'``, ``'cuda'``, ``'cuda:N'`` or ``'auto'`` (any case), a
     ``torch.device`` of type cpu or cuda, or an int N meaning ``'cuda:N'`` (torch's own
     convention). ``auto`` picks CUDA when it is available, else CPU. CUDA on a machine
     without a usable CUDA device, or a CUDA index beyond the last device, raises
-    ``RuntimeError`` instead of silently running on the CPU; anything else is a ``ValueError``.
+    ``RuntimeError`` instead of silently running on the CPU; anything else is a ``ValueError``
+    (a ``TypeError`` too for a value of the wrong type). Errors call ``name`` ``label``: the
+    argument's name in the caller (``device=``).
     """
     import torch
 
-    source = "argument"
+    source = v.text("label", label)
     if name is None:
         name = os.environ.get(ENV, "") or DEFAULT
         source = ENV
@@ -43,8 +47,7 @@ def get_device(name: str | int | torch.device | None = None) -> torch.device:
     elif isinstance(name, str):
         value = name.strip().lower()
     else:
-        raise ValueError(f"{source}={name!r} of type {type(name).__name__}: use one of {list(CHOICES)}, "
-                         "'cuda:N', a torch.device or a CUDA index")
+        raise v.wrong_type(source, name, f"one of {list(CHOICES)}, 'cuda:N', a torch.device or a CUDA index")
     if value == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if value == "cpu":
@@ -85,8 +88,10 @@ def use_bf16(device: torch.device, amp: bool | None = None) -> bool:
     float32: on a CPU without native bf16 autocast made a training step many times slower."""
     import torch
 
-    if amp is not None:
-        return bool(amp)
+    if not isinstance(device, torch.device):
+        raise v.wrong_type("device", device, "a torch.device (companion.get_device() gives one)")
+    if v.optional_boolean("amp", amp) is not None:
+        return amp
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
     return device.type == "cpu" and cpu_native_bf16()
@@ -96,4 +101,7 @@ def autocast(device: torch.device, enabled: bool):
     """``torch.autocast`` to bf16 on ``device`` (a no-op context when not ``enabled``)."""
     import torch
 
+    if not isinstance(device, torch.device):
+        raise v.wrong_type("device", device, "a torch.device (companion.get_device() gives one)")
+    v.boolean("enabled", enabled)
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from . import _validate as v
 from .device import autocast, get_device
 from .mnist import normalize
 from .model import check_images
@@ -17,7 +18,7 @@ __all__ = ["prepare_images", "check_labels", "evaluate", "predict_labels", "conf
 def model_device(model: nn.Module) -> torch.device:
     """The device of ``model``'s parameters."""
     if not isinstance(model, nn.Module):
-        raise ValueError(f"model of type {type(model).__name__}: expected an nn.Module")
+        raise v.wrong_type("model", model, "an nn.Module")
     first = next(model.parameters(), None)
     if first is None:
         raise ValueError(f"{type(model).__name__} has no parameters: expected a network such as build_model()")
@@ -34,6 +35,10 @@ def _tensor(y, name: str, classes: int) -> torch.Tensor:
 def check_labels(y, n: int | None = None, classes: int = 10, name: str = "labels") -> torch.Tensor:
     """``y`` as a 1-D integer tensor of classes ``0..classes-1`` (``n`` of them when given);
     anything else is a ``ValueError`` naming the rule."""
+    v.text("name", name)
+    if n is not None:
+        v.integer("n", n, 0)
+    v.integer("classes", classes, 1)
     y = _tensor(y, name, classes)
     if y.dtype.is_floating_point or y.dtype.is_complex or y.dtype == torch.bool:
         raise ValueError(f"{name} of dtype {y.dtype}: expected integer classes (y.long() if they are whole numbers)")
@@ -45,6 +50,15 @@ def check_labels(y, n: int | None = None, classes: int = 10, name: str = "labels
     return y
 
 
+def _device(device: torch.device | str) -> torch.device:
+    """A ``torch.device``, or a name ``get_device`` knows (``'cpu'``, ``'cuda:0'``, ``'auto'``)."""
+    if isinstance(device, torch.device):
+        return device
+    if isinstance(device, str):
+        return get_device(device, label="device")
+    raise v.wrong_type("device", device, "a torch.device or a name such as 'cpu' or 'cuda'")
+
+
 def eval_batch(device: torch.device) -> int:
     """Images per evaluation batch: small batches keep a CPU's caches warm, a GPU wants large ones."""
     return 128 if device.type == "cpu" else 1000
@@ -53,7 +67,9 @@ def eval_batch(device: torch.device) -> int:
 def prepare_images(x: torch.Tensor, device: torch.device, channels_last: bool = False) -> torch.Tensor:
     """Images in [0, 1] (N×1×28×28) normalised, on ``device``, in the memory layout asked for.
     uint8 images and values outside [0, 1] are refused (see ``companion.mnist.normalize``)."""
-    check_images(x, " in [0, 1]")
+    check_images(x, " in [0, 1]", name="x")
+    device = _device(device)
+    v.boolean("channels_last", channels_last)
     x = normalize(x).to(device, torch.float32)
     return x.contiguous(memory_format=torch.channels_last) if channels_last else x.contiguous()
 
@@ -80,6 +96,10 @@ def scores(model: nn.Module, x: torch.Tensor, batch_size: int, bf16: bool = Fals
             with autocast(x.device, bf16):
                 out.append(model(x[i : i + batch_size]).float())
         return torch.cat(out) if out else torch.empty(0, 10, device=x.device)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"{type(model).__name__} cannot run on x of shape {tuple(x.shape)} and dtype {x.dtype} "
+                         f"({first})") from None
     finally:
         for p, data in swapped:
             p.data = data
@@ -90,10 +110,15 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: 
              device: torch.device | str | None = None, normalized: bool = False) -> tuple[float, float]:
     """Mean NLL loss and accuracy of ``model`` on images ``x`` (in [0, 1] unless
     ``normalized``) and labels ``y``, in eval mode, without gradients. No images: both are nan."""
-    device = model_device(model) if device is None else get_device(device)
-    y = check_labels(y, len(x) if isinstance(x, torch.Tensor) else None)
-    batch_size = batch_size or eval_batch(device)
-    if not normalized:
+    device = model_device(model) if device is None else get_device(device, label="device")
+    v.boolean("normalized", normalized)
+    check_images(x, "" if normalized else " in [0, 1]", name="x")
+    y = check_labels(y, len(x), name="y")
+    batch_size = eval_batch(device) if batch_size is None else v.integer("batch_size", batch_size, 1)
+    if normalized:
+        v.tensor("x", x, kind="float")
+        x = x.to(device)
+    else:
         x = prepare_images(x, device)
     s = scores(model, x, batch_size)
     y = y.to(s.device)
@@ -105,7 +130,8 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: 
 def predict_labels(model: nn.Module, x: torch.Tensor, *, batch_size: int | None = None) -> torch.Tensor:
     """Predicted digits (int64, on the CPU) for images ``x`` in [0, 1]."""
     device = model_device(model)
-    s = scores(model, prepare_images(x, device), batch_size or eval_batch(device))
+    batch_size = eval_batch(device) if batch_size is None else v.integer("batch_size", batch_size, 1)
+    s = scores(model, prepare_images(x, device), batch_size)
     return s.argmax(1).cpu()
 
 

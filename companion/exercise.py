@@ -10,6 +10,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from . import _validate as v
+
 __all__ = ["KINDS", "Exercise", "out_len", "generic", "hint_out_size", "hint_params", "hint_shape"]
 
 #: int | shape | float | bool | choice (a short string, case-insensitive) | judge (``expected()``
@@ -39,6 +41,12 @@ class Exercise:
     tolerance: float = 1e-5
 
     def __post_init__(self) -> None:
+        v.text("key", self.key, empty=False)
+        v.text("question", self.question, empty=False)
+        v.function("expected", self.expected, "a function that computes the answer")
+        v.function("hint", self.hint, "a function of (answer, expected) that returns a str")
+        if self.decimals is not None:
+            v.integer("decimals", self.decimals, 0, 15)
         if self.kind not in KINDS:
             raise ValueError(f"kind={self.kind!r} must be one of {KINDS}")
         if (self.kind == "float") != (self.decimals is not None):
@@ -49,12 +57,17 @@ class Exercise:
 
 def out_len(layer: nn.Module, size: int, channels: int = 1) -> tuple[int, ...]:
     """The output shape of ``layer`` on one zero image of ``channels``×``size``×``size``."""
+    if not isinstance(layer, nn.Module):
+        raise v.wrong_type("layer", layer, "an nn.Module")
+    v.integer("size", size, 1)
+    v.integer("channels", channels, 1)
     with torch.no_grad():
         return tuple(layer(torch.zeros(1, channels, size, size)).shape)
 
 
 def generic(rule: str) -> Callable[[Any, Any], str]:
     """A hint that says whether a number is too large or too small, then states ``rule``."""
+    v.text("rule", rule)
 
     def hint(answer: Any, expected: Any) -> str:
         if isinstance(expected, int) and isinstance(answer, int):

@@ -12,11 +12,14 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
+from . import _validate as v
+
 __all__ = ["temp_name", "remove_stale", "is_read_only", "check_destination", "atomic_write"]
 
 
 def temp_name(path: Path) -> Path:
     """The temporary name under which this process writes ``path``: ``.NAME.PID.tmp``."""
+    path = v.path("path", path)
     return path.with_name(f".{path.name}.{os.getpid()}.tmp")
 
 
@@ -46,6 +49,13 @@ def remove_stale(folder: Path, pattern: str) -> list[Path]:
     """Remove the entries of ``folder`` whose whole name matches ``pattern`` (a regular
     expression whose group ``pid`` is a process id) and whose process no longer runs.
     Nothing else is touched. Returns what was removed."""
+    folder = v.path("folder", folder)
+    v.text("pattern", pattern)
+    try:
+        if "pid" not in re.compile(pattern).groupindex:
+            raise ValueError(f"pattern={pattern!r} has no group named pid: write (?P<pid>[0-9]+) where the id is")
+    except re.error as exc:
+        raise ValueError(f"pattern={pattern!r} is not a regular expression ({exc})") from None
     removed: list[Path] = []
     try:
         entries = list(folder.iterdir())
@@ -77,7 +87,7 @@ def is_read_only(path: Path) -> bool:
     """Whether ``path`` (an existing file) must not be replaced: no write bit is set in its
     mode (``chmod 444``; checked on the bits because ``os.access`` says yes to root), or this
     user may not write it."""
-    mode = path.stat().st_mode
+    mode = v.path("path", path).stat().st_mode
     return not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(path, os.W_OK)
 
 
@@ -89,7 +99,10 @@ def check_destination(path: str | os.PathLike, *, overwrite: bool = False, allow
     cannot create files in (tried with a temporary file), an existing file unless
     ``overwrite`` (``allow`` names how a caller says so), and a read-only file always.
     """
+    v.path("path", path)
     text = os.fspath(path)
+    v.boolean("overwrite", overwrite)
+    v.text("allow", allow)
     if not isinstance(text, str) or not text.strip():
         raise ValueError(f"the file name {text!r} is empty: name a file, e.g. model.pt")
     target = Path(text).expanduser()
@@ -122,7 +135,9 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], object], *, ov
     an interrupted write (an error, Ctrl-C) leaves the old file as it was. An existing file is
     replaced only when ``overwrite``; a read-only one never. Temporaries that earlier,
     killed processes left for ``path`` are removed first."""
-    target = Path(path)
+    target = v.path("path", path)
+    v.function("write", write, "a function that fills the temporary file it is given")
+    v.boolean("overwrite", overwrite)
     if target.is_dir():
         raise IsADirectoryError(f"{target} is a folder, not a file name: name a file in it")
     _stale_temps(target)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
+from . import _validate as v
+
 __all__ = ["History"]
 
 
@@ -33,7 +35,7 @@ class History:
         """Rebuild from ``as_dict``'s form; a missing entry is an empty list. Anything else than
         lists of numbers is a ``ValueError`` naming the entry."""
         if not isinstance(d, dict):
-            raise ValueError(f"history of type {type(d).__name__}: expected a dict of lists")
+            raise v.wrong_type("history", d, "a dict of lists")
         for name, values in d.items():
             if not isinstance(values, (list, tuple)) or not all(
                 isinstance(v, (int, float)) and not isinstance(v, bool) for v in values
@@ -43,6 +45,7 @@ class History:
 
     def time_to(self, accuracy: float) -> float | None:
         """Training seconds until the test accuracy first reached ``accuracy`` (None: never)."""
+        v.number("accuracy", accuracy, 0, 1)
         return next((s for s, a in zip(self.seconds, self.test_acc) if a >= accuracy), None)
 
     def __len__(self) -> int:

@@ -8,6 +8,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from . import _validate as v
+
 __all__ = ["run_with_hooks"]
 
 Hook = Callable[[nn.Module, tuple[Any, ...], Any], None]
@@ -20,9 +22,16 @@ def run_with_hooks(model: nn.Module, x: torch.Tensor, modules: Iterable[tuple[st
     the hooks are removed and the model's train/eval mode is put back, also when the forward
     pass raises. A forward pass that fails on ``x`` is a ``ValueError`` naming the input."""
     if not isinstance(model, nn.Module):
-        raise ValueError(f"model={type(model).__name__} must be an nn.Module")
-    if not isinstance(x, torch.Tensor):
-        raise ValueError(f"x={type(x).__name__} must be a torch.Tensor")
+        raise v.wrong_type("model", model, "an nn.Module")
+    v.tensor("x", x)
+    if isinstance(modules, (str, bytes)) or not isinstance(modules, Iterable):
+        raise v.wrong_type("modules", modules, "(name, module) pairs")
+    modules = list(modules)
+    for i, pair in enumerate(modules):
+        if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[0], str)
+                and isinstance(pair[1], nn.Module)):
+            raise v.wrong_type(f"modules[{i}]", pair, "a (name, nn.Module) pair")
+    v.function("make_hook", make_hook, "a function of a name that returns a forward hook")
     handles = []
     was_training = model.training
     try:

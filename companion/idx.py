@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import _validate as v
 from .files import atomic_write
 
 __all__ = ["read_idx", "write_idx"]
@@ -42,7 +43,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     the data are exactly as long as the header says. Any problem is a ``ValueError`` that
     names the file.
     """
-    path = Path(path)
+    path = v.path("path", path)
     data = _read_bytes(path)
     if len(data) < 4:
         raise ValueError(f"{path}: {len(data)} bytes is too short for an IDX header (truncated?)")
@@ -74,7 +75,7 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> Path:
 
     The file appears atomically: written under a temporary name, then renamed.
     """
-    path = Path(path)
+    path = v.path("path", path)
     array = np.asarray(array)
     native = array.dtype.newbyteorder("=").str
     if native not in _IDX_CODES or not 1 <= array.ndim <= 4:

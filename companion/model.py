@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import nn
 
+from . import _validate as v
+
 __all__ = ["DigitRecognizer", "DigitRecognizerFixed", "ARCHS", "build_model", "make_model", "arch_of",
-           "conv_maps", "features", "head"]
+           "check_network", "conv_maps", "features", "head"]
 
 
 class DigitRecognizer(nn.Module):
@@ -75,28 +79,85 @@ def arch_of(model: nn.Module) -> str:
     for name, cls in ARCHS.items():
         if type(model) is cls:
             return name
-    raise ValueError(f"{type(model).__name__} is not one of the course's models {sorted(ARCHS)}")
+    raise v.wrong_type("model", model, f"one of the course's models {sorted(ARCHS)} (build_model() makes one)")
+
+
+#: the layers of the course's networks that companion's functions use, and what each must be
+LAYERS: dict[str, tuple[type[nn.Module], ...]] = {
+    "conv1": (nn.Conv2d,), "conv2": (nn.Conv2d,), "dropout1": (nn.Dropout, nn.Dropout2d),
+    "fc1": (nn.Linear,), "dropout2": (nn.Dropout, nn.Dropout2d), "fc2": (nn.Linear,),
+}
+
+
+@functools.cache
+def _course_shapes() -> dict[str, tuple[int, ...]]:
+    """The shape of every parameter of the course's networks (the same in both)."""
+    with torch.device("meta"):  # shapes only: no memory, no random numbers drawn
+        return {k: tuple(p.shape) for k, p in DigitRecognizer().named_parameters()}
+
+
+def check_network(model: nn.Module, layers: tuple[str, ...] = tuple(LAYERS), name: str = "model", *,
+                  sizes: bool = False) -> nn.Module:
+    """Refuse anything but a network with the course's ``layers`` (names and kinds, see
+    ``LAYERS``): a ``TypeError`` that names what is missing. With ``sizes`` their parameters
+    must also have the course's shapes (a ``ValueError`` names the first that does not)."""
+    v.boolean("sizes", sizes)
+    if not isinstance(model, nn.Module):
+        raise v.wrong_type(name, model, "one of the course's networks (build_model() makes one)")
+    lacking = [f"{layer} (an nn.{LAYERS[layer][0].__name__})" for layer in layers
+               if not isinstance(getattr(model, layer, None), LAYERS[layer])]
+    if lacking:
+        raise v.wrong_type(name, model, f"a network with the course's layers {', '.join(layers)}",
+                           f"it has no {', '.join(lacking)}; build_model() makes one")
+    if sizes:
+        for key, shape in _course_shapes().items():
+            layer, _, tensor = key.partition(".")
+            if layer in layers and tuple(getattr(getattr(model, layer), tensor).shape) != shape:
+                found = tuple(getattr(getattr(model, layer), tensor).shape)
+                raise ValueError(f"{name} of type {type(model).__name__}: its {key} has shape {found}, the course's "
+                                 f"networks have {shape}; build_model() makes one")
+    return model
+
+
+def _run(model: nn.Module, x: torch.Tensor, name: str, step, what: str) -> torch.Tensor:
+    """``step()``, with torch's refusal of ``x`` (wrong size, channels, dtype, device) said as a
+    ``ValueError`` naming ``x``'s shape and where it cannot go."""
+    try:
+        return step()
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        weights = next(model.parameters(), None)
+        on = f" on {weights.device}" if weights is not None else ""
+        raise ValueError(f"{name} of shape {tuple(x.shape)}, dtype {x.dtype} and device {x.device} cannot go through "
+                         f"{what} of this {type(model).__name__}{on} ({first})") from None
 
 
 # ── the network in two halves ────────────────────────────────────────────────
 
 
-def check_images(x: torch.Tensor, values: str = "") -> None:
-    """Refuse anything that is not a batch of one-channel 28×28 images."""
-    if not isinstance(x, torch.Tensor):
-        raise ValueError(f"images of type {type(x).__name__}: expected a torch.Tensor (N, 1, 28, 28){values}")
+def check_images(x: torch.Tensor, values: str = "", name: str = "images") -> None:
+    """Refuse anything that is not a batch of one-channel 28×28 images (``name``: the argument)."""
+    v.tensor(name, x, shape=f"(N, 1, 28, 28){values}")
     if x.dim() != 4 or tuple(x.shape[1:]) != (1, 28, 28):
-        raise ValueError(f"images of shape {tuple(x.shape)}: expected (N, 1, 28, 28){values}")
+        raise ValueError(f"{name} of shape {tuple(x.shape)}: expected (N, 1, 28, 28){values}")
 
 
 def conv_maps(model: nn.Module, x: torch.Tensor, memory_format: torch.memory_format | None = None) -> torch.Tensor:
     """``relu(conv2(relu(conv1(x))))``: the feature maps before pooling, for normalised images
     of any size (28×28 gives N×64×24×24). Gradients flow unless the caller turns them off.
     ``memory_format`` lays conv1's output out for conv2 (channels-last is faster on CPUs)."""
-    h = nn.functional.relu(model.conv1(x))
-    if memory_format is not None:
-        h = h.contiguous(memory_format=memory_format)
-    return nn.functional.relu(model.conv2(h))
+    check_network(model, ("conv1", "conv2"))
+    v.tensor("x", x, dims=4, shape="(N, 1, H, W), normalised images", kind="float")
+    if memory_format is not None and not isinstance(memory_format, torch.memory_format):
+        raise v.wrong_type("memory_format", memory_format, "a torch.memory_format (torch.channels_last) or None")
+
+    def step() -> torch.Tensor:
+        h = nn.functional.relu(model.conv1(x))
+        if memory_format is not None:
+            h = h.contiguous(memory_format=memory_format)
+        return nn.functional.relu(model.conv2(h))
+
+    return _run(model, x, "x", step, "conv1 and conv2")
 
 
 @torch.no_grad()
@@ -112,25 +173,38 @@ def features(model: nn.Module, x: torch.Tensor, *, batch_size: int | None = None
     and conv2's ReLU after the pooling, on a quarter of the values; ``max`` and ``relu`` commute
     exactly (``relu`` is ``max(v, 0)``), so the result is equal bit for bit.
     """
-    check_images(x)
+    check_network(model, ("conv1", "conv2"))
+    check_images(x, name="x")
+    v.tensor("x", x, kind="float")
     if batch_size is None:  # small batches keep a CPU's caches warm; a GPU wants large ones
         batch_size = 64 if x.device.type == "cpu" else 2048
+    v.integer("batch_size", batch_size, 1)
     # on a CPU, conv2 runs about twice as fast on channels-last input (oneDNN); say so explicitly,
     # since a one-channel image is both layouts at once and torch may not infer it
     layout = torch.channels_last if x.device.type == "cpu" else torch.contiguous_format
     out = torch.empty(len(x), model.conv2.out_channels, 12, 12, device=x.device)
-    for i in range(0, len(x), batch_size):
-        h = model.conv1(x[i : i + batch_size]).relu_().contiguous(memory_format=layout)
-        pooled = nn.functional.max_pool2d(model.conv2(h), 2).relu_()
-        out[i : i + batch_size] = pooled  # copied into the usual (N, C, H, W) layout
-    return out
+
+    def step() -> torch.Tensor:
+        for i in range(0, len(x), batch_size):
+            h = model.conv1(x[i : i + batch_size]).relu_().contiguous(memory_format=layout)
+            pooled = nn.functional.max_pool2d(model.conv2(h), 2).relu_()
+            out[i : i + batch_size] = pooled  # copied into the usual (N, C, H, W) layout
+        return out
+
+    return _run(model, x, "x", step, "conv1, conv2 and the 2×2 pooling")
 
 
 def head(model: nn.Module, f: torch.Tensor) -> torch.Tensor:
     """The rest of the note's ``forward`` from the pooled feature maps ``f`` (N×64×12×12):
     dropout1, flatten, fc1, ReLU, dropout2, fc2, log_softmax."""
-    f = model.dropout1(f)
-    f = torch.flatten(f, 1)
-    f = nn.functional.relu(model.fc1(f))
-    f = model.dropout2(f)
-    return nn.functional.log_softmax(model.fc2(f), dim=1)
+    check_network(model, ("dropout1", "fc1", "dropout2", "fc2"))
+    maps = v.tensor("f", f, dims=4, shape="(N, 64, 12, 12), pooled feature maps", kind="float")
+
+    def step() -> torch.Tensor:
+        g = model.dropout1(maps)
+        g = torch.flatten(g, 1)
+        g = nn.functional.relu(model.fc1(g))
+        g = model.dropout2(g)
+        return nn.functional.log_softmax(model.fc2(g), dim=1)
+
+    return _run(model, maps, "f", step, "dropout1, fc1, dropout2 and fc2")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from . import _validate as v
 from .hooks import run_with_hooks
 from .tables import text_table
 
@@ -31,11 +32,14 @@ class ParamRow:
     count: int
     trainable: bool
 
+    def __post_init__(self) -> None:
+        v.boolean("trainable", self.trainable)
+
 
 def param_table(model: nn.Module) -> list[ParamRow]:
     """Every registered parameter of ``model`` with its shape and element count."""
     if not isinstance(model, nn.Module):
-        raise ValueError(f"model={type(model).__name__} must be an nn.Module")
+        raise v.wrong_type("model", model, "an nn.Module")
     return [
         ParamRow(name, tuple(p.shape), p.numel(), p.requires_grad)
         for name, p in model.named_parameters()
@@ -44,6 +48,7 @@ def param_table(model: nn.Module) -> list[ParamRow]:
 
 def count_params(model: nn.Module, trainable_only: bool = False) -> int:
     """Total number of parameter elements (optionally only those with ``requires_grad``)."""
+    v.boolean("trainable_only", trainable_only)
     return sum(r.count for r in param_table(model) if r.trainable or not trainable_only)
 
 
@@ -80,7 +85,7 @@ def macs_table(model: nn.Module, x: torch.Tensor) -> list[MacRow]:
     those layers.
     """
     if not isinstance(model, nn.Module):
-        raise ValueError(f"model={type(model).__name__} must be an nn.Module")
+        raise v.wrong_type("model", model, "an nn.Module")
     counted = (nn.Conv2d, nn.Linear)
     unknown = [
         f"{name} ({type(m).__name__})" for name, m in model.named_modules()
@@ -111,7 +116,7 @@ def _share(part: int, total: int) -> str:
 
 def _rows(rows, kind: type, maker: str) -> list:
     if isinstance(rows, (str, bytes)) or not isinstance(rows, Sequence) or not all(isinstance(r, kind) for r in rows):
-        raise ValueError(f"rows of type {type(rows).__name__}: expected a list of {kind.__name__} from {maker}()")
+        raise v.wrong_type("rows", rows, f"a list of {kind.__name__} from {maker}()")
     return list(rows)
 
 

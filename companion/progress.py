@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.util
 import sys
 
+from . import _validate as v
+
 __all__ = ["progress_bar"]
 
 
@@ -13,6 +15,9 @@ def progress_bar(total: int, enabled: bool = True, desc: str = ""):
 
     In Jupyter with ipywidgets installed it is tqdm's notebook widget; elsewhere plain text,
     redrawn twice a second on a terminal and every five seconds in logs and captured output."""
+    v.integer("total", total, 0)
+    v.boolean("enabled", enabled)
+    v.text("desc", desc)
     if importlib.util.find_spec("ipywidgets") is not None:
         from tqdm.auto import tqdm
     else:  # tqdm.auto would warn and fall back to text; go there directly

@@ -5,8 +5,10 @@ plain data; torch is imported when an optimiser is made."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING
+
+from . import _validate as v
 
 if TYPE_CHECKING:
     import torch
@@ -75,6 +77,7 @@ class Recipe:
     dropout: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
+        v.text("name", self.name, empty=False)
         if self.optimizer not in ("adamw", "sgd", "adadelta"):
             raise ValueError(f"optimizer={self.optimizer!r} must be 'adamw', 'sgd' or 'adadelta'")
         if self.schedule not in ("onecycle", "step", "constant"):
@@ -95,18 +98,23 @@ class Recipe:
         _number("warmup", self.warmup, 0, 1, low_open=True, high_open=True)
         rates = self.dropout
         if rates is not None and (not isinstance(rates, (tuple, list)) or len(rates) != 2
-                                  or not all(isinstance(q, (int, float)) and 0 <= q < 1 for q in rates)):
+                                  or not all(isinstance(q, (int, float)) and not isinstance(q, bool) and 0 <= q < 1
+                                             for q in rates)):
             raise ValueError(f"dropout={self.dropout!r} must be None or two rates (p1, p2), each in [0, 1)")
         if not isinstance(self.freeze, (tuple, list)):
             raise ValueError(f"freeze={self.freeze!r} must be a tuple of (layer, fraction) pairs")
         for item in self.freeze:
             if (not isinstance(item, (tuple, list)) or len(item) != 2 or item[0] not in ("conv1", "conv2", "fc1", "fc2")
-                    or not isinstance(item[1], (int, float)) or not 0 <= item[1] <= 1):
+                    or isinstance(item[1], bool) or not isinstance(item[1], (int, float)) or not 0 <= item[1] <= 1):
                 raise ValueError(f"freeze item {item!r} must be (layer, fraction) with a layer of the model "
                                  "(conv1, conv2, fc1, fc2) and a fraction in [0, 1]")
 
     def with_(self, **changes) -> Recipe:
         """A copy with some fields changed (``recipe.with_(epochs=3)``)."""
+        known = [f.name for f in fields(self)]
+        unknown = [k for k in changes if k not in known]
+        if unknown:
+            raise v.WrongTypeError(f"Recipe has no field {unknown[0]!r}; its fields are {known}")
         return replace(self, **changes)
 
 
@@ -130,17 +138,41 @@ def adamw(params: list[torch.Tensor], lr: float, weight_decay: float = 0.0) -> t
     passes over them per step; the same update up to round-off. Elsewhere the default one."""
     import torch
 
+    if isinstance(params, (str, bytes)) or not hasattr(params, "__iter__"):
+        raise v.wrong_type("params", params, "the parameters to optimise (model.parameters())")
     params = list(params)
+    if not params:
+        raise ValueError("params is an empty parameter list: expected at least one tensor to optimise")
+    if not all(isinstance(p, torch.Tensor) for p in params):
+        first = next(p for p in params if not isinstance(p, torch.Tensor))
+        raise v.WrongTypeError(f"params holds {v.shown(first)}, of type {v.type_name(first)}: expected tensors "
+                               "only (model.parameters())")
+    _number("lr", lr, 0, 1e3, low_open=True)
+    _number("weight_decay", weight_decay, 0, 1e3)
     try:
         return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=True)
     except (RuntimeError, TypeError):  # no fused kernel for this device or this torch
         return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
 
 
+def _model_and_recipe(model: nn.Module, r: Recipe, layers: tuple[str, ...] = ()) -> None:
+    from torch import nn
+
+    if not isinstance(model, nn.Module):
+        raise v.wrong_type("model", model, "an nn.Module")
+    for layer in layers:
+        if not isinstance(getattr(model, layer, None), nn.Module):
+            raise v.wrong_type("model", model, f"a network with the layers {', '.join(layers)}",
+                               f"it has no {layer}")
+    if not isinstance(r, Recipe):
+        raise v.wrong_type("r", r, "a Recipe (e.g. companion.recipes.COURSE)")
+
+
 def make_optimizer(model: nn.Module, r: Recipe) -> torch.optim.Optimizer:
     """The recipe's optimiser over the model's trainable parameters."""
     import torch
 
+    _model_and_recipe(model, r)
     params = [p for p in model.parameters() if p.requires_grad]
     if r.optimizer == "adamw":
         return adamw(params, lr=r.lr, weight_decay=r.weight_decay)
@@ -154,6 +186,11 @@ def make_scheduler(opt: torch.optim.Optimizer, r: Recipe, total_steps: int):
     batch, ``step`` once per epoch."""
     import torch
 
+    if not isinstance(opt, torch.optim.Optimizer):
+        raise v.wrong_type("opt", opt, "a torch.optim.Optimizer")
+    if not isinstance(r, Recipe):
+        raise v.wrong_type("r", r, "a Recipe (e.g. companion.recipes.COURSE)")
+    v.integer("total_steps", total_steps, 1)
     if r.schedule == "onecycle":
         return torch.optim.lr_scheduler.OneCycleLR(
             opt, max_lr=r.lr, total_steps=total_steps, pct_start=r.warmup, anneal_strategy="cos",
@@ -168,6 +205,8 @@ def head_optimizer(model: nn.Module, r: Recipe, steps: int):
     """The head stage's AdamW over fc1 and fc2, with its cosine schedule over ``steps`` steps."""
     import torch
 
+    _model_and_recipe(model, r, ("fc1", "fc2"))
+    v.integer("steps", steps, 1)
     params = [p for layer in (model.fc1, model.fc2) for p in layer.parameters()]
     opt = adamw(params, lr=r.head_lr, weight_decay=r.weight_decay)
     return opt, torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, steps - 1), eta_min=r.head_lr * 1e-3)
@@ -182,7 +221,7 @@ def lr_schedule(recipe: Recipe, steps_per_epoch: int, epochs: float | None = Non
     if isinstance(steps_per_epoch, bool) or not isinstance(steps_per_epoch, int) or steps_per_epoch < 1:
         raise ValueError(f"steps_per_epoch={steps_per_epoch!r} must be a positive integer (batches per epoch)")
     if not isinstance(recipe, Recipe):
-        raise ValueError(f"recipe of type {type(recipe).__name__}: expected a Recipe (e.g. companion.recipes.COURSE)")
+        raise v.wrong_type("recipe", recipe, "a Recipe (e.g. companion.recipes.COURSE)")
     r = recipe if epochs is None else recipe.with_(epochs=epochs)
     total1 = max(1, round(r.epochs * steps_per_epoch))
     head_size = r.head_batch_size or r.batch_size

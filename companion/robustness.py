@@ -16,8 +16,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from . import _validate as v
 from .mnist import normalize
-from .model import check_images, conv_maps
+from .model import check_images, check_network, conv_maps
 
 __all__ = ["shift", "warp", "TRANSFORMS", "views", "compare", "measure"]
 
@@ -32,11 +33,21 @@ def shift(x: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
     return xp[..., p - dy : p - dy + h, p - dx : p - dx + w]
 
 
+def _shift_arguments(x: torch.Tensor, dx: int, dy: int) -> None:
+    v.tensor("x", x, dims=(2, 3, 4), shape="(H, W), (C, H, W) or (N, C, H, W) images", kind="real")
+    v.integer("dx", dx)
+    v.integer("dy", dy)
+
+
+shift = v.checked(shift, _shift_arguments)  # lesson 05 prints shift's source: the checks live apart
+
+
 def warp(x: torch.Tensor, angle: float = 0.0, zoom: float = 1.0) -> torch.Tensor:
     """Rotate images ``angle`` degrees counter-clockwise about their centre and magnify them
     ``zoom`` times (affine grid, bilinear, zeros outside)."""
-    if not zoom > 0:
-        raise ValueError(f"zoom={zoom!r} must be positive")
+    v.tensor("x", x, dims=4, shape="(N, C, H, W) images", kind="float")
+    v.number("angle", angle)
+    v.number("zoom", zoom, 0, low_open=True)
     a = math.radians(angle)
     # affine_grid maps output positions to input positions (normalised, y down): the inverse
     theta = torch.tensor([[math.cos(a), -math.sin(a), 0.0], [math.sin(a), math.cos(a), 0.0]]) / zoom
@@ -66,7 +77,8 @@ TRANSFORMS: dict[str, list[Transform]] = {
 def views(model: nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
     """Four representations of images ``x`` (in [0, 1]): the pixels, conv2+ReLU's maps before
     pooling (of the normalised images), after 2×2 max pooling, after 2×2 average pooling."""
-    check_images(x, " in [0, 1]")
+    check_network(model, ("conv1", "conv2"))
+    check_images(x, " in [0, 1]", name="x")
     device = next(model.parameters()).device
     h = conv_maps(model, normalize(x).to(device))
     return {"像素": x.to(device), "池化前": h, "最大池化": F.max_pool2d(h, 2), "平均池化": F.avg_pool2d(h, 2)}
@@ -74,6 +86,11 @@ def views(model: nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
 
 def compare(new: torch.Tensor, old: torch.Tensor) -> tuple[float, float]:
     """Per-image relative change ``‖new − old‖/‖old‖`` and cosine similarity, each averaged."""
+    v.tensor("new", new, kind="float")
+    v.tensor("old", old, kind="float")
+    if new.shape != old.shape or new.dim() < 2 or len(new) == 0:
+        raise ValueError(f"new {tuple(new.shape)} and old {tuple(old.shape)} must have the same shape (N, …) "
+                         "with at least one image")
     new, old = new.flatten(1), old.flatten(1)
     n_old = old.norm(dim=1)
     rel = (new - old).norm(dim=1) / n_old
@@ -87,6 +104,12 @@ def measure(model: nn.Module, x: torch.Tensor, transforms: dict[str, list[Transf
     cosine similarity of each representation in ``views``. Returns ``(rel, cos)``, each
     ``{transform: {representation: value}}``. The model is used in eval mode, as it is."""
     transforms = TRANSFORMS if transforms is None else transforms
+    if not isinstance(transforms, dict) or not all(
+            isinstance(name, str) and isinstance(fs, (list, tuple)) and fs and all(callable(f) for f in fs)
+            for name, fs in transforms.items()):
+        raise v.wrong_type("transforms", transforms, "a dict of name → non-empty list of functions, like TRANSFORMS")
+    check_network(model, ("conv1", "conv2"))
+    check_images(x, " in [0, 1]", name="x")
     was_training = model.training
     model.eval()
     try:

@@ -10,6 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from . import _validate as v
 from .hooks import run_with_hooks
 from .tables import text_table
 
@@ -28,11 +29,8 @@ __all__ = [
 
 
 def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{name}={value!r} must be an integer")
-    if value < minimum:
-        raise ValueError(f"{name}={value!r} must be >= {minimum}")
-    return value
+    """``value`` if it is an integer >= ``minimum`` (``companion._validate.integer``)."""
+    return v.integer(name, value, minimum)
 
 
 def conv_output_size(
@@ -92,6 +90,7 @@ def pool_output_size(
     stride = kernel_size if stride is None else _check_int("stride", stride, 1)
     _check_int("padding", padding, 0)
     _check_int("dilation", dilation, 1)
+    v.boolean("ceil_mode", ceil_mode)
     if 2 * padding > kernel_size:
         raise ValueError(
             f"padding={padding} must be at most half of kernel_size={kernel_size}"
@@ -119,10 +118,12 @@ def same_padding(kernel_size: int) -> int:
 def receptive_field(layers: Sequence[tuple[int, int]]) -> list[int]:
     """Receptive field after each layer of a stack of ``(kernel_size, stride)`` layers
     (convolutions or poolings, dilation 1): r ← r + (k − 1)·j, j ← j·s, from r = j = 1."""
+    if isinstance(layers, (str, bytes)) or not isinstance(layers, Sequence):
+        raise v.wrong_type("layers", layers, "a list of (kernel_size, stride) pairs, e.g. [(3, 1), (2, 2)]")
     r, j, out = 1, 1, []
     for i, layer in enumerate(layers):
         if not (isinstance(layer, tuple) and len(layer) == 2):
-            raise ValueError(f"layers[{i}]={layer!r} must be a (kernel_size, stride) pair")
+            raise v.wrong_type(f"layers[{i}]", layer, "a (kernel_size, stride) pair")
         k = _check_int(f"layers[{i}] kernel_size", layer[0], 1)
         s = _check_int(f"layers[{i}] stride", layer[1], 1)
         r += (k - 1) * j
@@ -221,9 +222,8 @@ def trace_flow(model: nn.Module, x: torch.Tensor) -> list[LayerShape]:
     from torch.fx.passes.shape_prop import ShapeProp
 
     if not isinstance(model, nn.Module):
-        raise ValueError(f"model={type(model).__name__} must be an nn.Module")
-    if not isinstance(x, torch.Tensor):
-        raise ValueError(f"x={type(x).__name__} must be a torch.Tensor")
+        raise v.wrong_type("model", model, "an nn.Module")
+    v.tensor("x", x)
     try:
         graph = fx.symbolic_trace(model)
     except Exception as exc:  # fx raises several types for code it cannot follow
@@ -266,6 +266,9 @@ def trace_flow(model: nn.Module, x: torch.Tensor) -> list[LayerShape]:
 def format_trace(rows: Sequence[LayerShape]) -> str:
     """Plain-text table of a trace (stable text, good for notebooks and tests), with the
     lessons' Chinese headers: 层, 类型, 输入, 输出, 参数量."""
+    if isinstance(rows, (str, bytes)) or not isinstance(rows, Sequence) or \
+            not all(isinstance(r, LayerShape) for r in rows):
+        raise v.wrong_type("rows", rows, "a list of LayerShape from trace_shapes() or trace_flow()")
     head = ("层", "类型", "输入", "输出", "参数量")
     body = [
         (r.name, r.kind, "×".join(map(str, r.input_shape)), "×".join(map(str, r.output_shape)), f"{r.params:,}")

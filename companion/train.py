@@ -19,10 +19,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from . import _validate as v
 from .device import autocast, get_device, use_bf16
 from .evaluate import check_labels, eval_batch, model_device, prepare_images, scores
 from .history import History
-from .model import check_images, features, head
+from .model import check_images, check_network, features, head
 from .progress import progress_bar
 from .recipes import COURSE, MAX_SEED, Recipe, head_optimizer, make_optimizer, make_scheduler
 
@@ -106,18 +107,26 @@ def fit(
 
     Images must be floats in [0, 1] (uint8 or 0..255 values are refused: divide by 255) and
     labels integer digits 0..9; a ``ValueError`` names anything else before training starts.
+    ``model`` must be one of the course's networks (``make_model``): its layers conv1, conv2,
+    dropout1, fc1, dropout2 and fc2, of the course's sizes; anything else is refused before
+    training starts (``companion.model.check_network``).
 
     Returns the ``History``. The model comes back in eval mode with every parameter
     trainable and its own dropout rates.
     """
     if not isinstance(recipe, Recipe):
-        raise ValueError(f"recipe of type {type(recipe).__name__}: expected a Recipe (e.g. companion.recipes.COURSE)")
+        raise v.wrong_type("recipe", recipe, "a Recipe (e.g. companion.recipes.COURSE)")
     r = recipe if epochs is None else recipe.with_(epochs=epochs)
     if isinstance(evals_per_epoch, bool) or not isinstance(evals_per_epoch, int) or evals_per_epoch < 1:
         raise ValueError(f"evals_per_epoch={evals_per_epoch!r} must be a positive integer")
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
         raise ValueError(f"seed={seed!r} must be an integer in 0..{MAX_SEED}")
-    check_images(x_train, " in [0, 1]")
+    v.boolean("progress", progress)
+    v.optional_boolean("amp", amp)
+    v.optional_boolean("channels_last", channels_last)
+    v.function("callback", callback, "a function of the History", optional=True)
+    check_network(model, sizes=True)
+    check_images(x_train, " in [0, 1]", name="x_train")
     if not isinstance(y_train, torch.Tensor) or len(x_train) != len(y_train) or len(x_train) == 0:
         n_labels = len(y_train) if isinstance(y_train, torch.Tensor) else type(y_train).__name__
         raise ValueError(f"{len(x_train)} training images for {n_labels} labels: need a tensor of as many labels, "
@@ -126,10 +135,11 @@ def fit(
     if (x_test is None) != (y_test is None):
         raise ValueError("x_test and y_test go together: pass both, or neither to train without testing")
     if x_test is not None:
+        check_images(x_test, " in [0, 1]", name="x_test")
         if len(x_test) == 0:
             raise ValueError("x_test holds no images: pass some, or neither x_test nor y_test")
         y_test = check_labels(y_test, len(x_test), name="y_test")
-    device = model_device(model) if device is None else get_device(device)
+    device = model_device(model) if device is None else get_device(device, label="device")
     channels_last = device.type == "cpu" if channels_last is None else channels_last
     bf16 = use_bf16(device, amp)
     model.to(device)

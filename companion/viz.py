@@ -8,6 +8,8 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import torch
 
+from . import _validate as v
+
 __all__ = [
     "use_chinese_font",
     "show_digit",
@@ -46,11 +48,38 @@ def use_chinese_font() -> str:
 
 def _grid(n: int, ncols: int | None) -> tuple[int, int]:
     if n < 1:
-        raise ValueError(f"n={n} images: need at least one")
-    ncols = ncols or min(n, 8)
-    if ncols < 1:
-        raise ValueError(f"ncols={ncols} must be >= 1")
+        raise ValueError("images holds no image: pass at least one")
+    ncols = min(n, 8) if ncols is None else v.integer("ncols", ncols, 1)
     return math.ceil(n / ncols), ncols
+
+
+_IMAGE = "a torch.Tensor or a numpy array of numbers"
+
+
+def _image(name: str, value) -> torch.Tensor:
+    """One picture's numbers as a float tensor on the CPU (from a tensor, array or list)."""
+    t = v.array_like(name, value, _IMAGE + " (an image file is read with PIL or companion.predict)")
+    if t.dtype.is_complex:
+        raise ValueError(f"{name} of dtype {t.dtype}: expected real numbers")
+    return t.detach().float().cpu()
+
+
+def _size(size: float) -> float:
+    """A figure size in inches: a positive number up to 50."""
+    return v.number("size", size, 0, 50, low_open=True)
+
+
+def _cmap(cmap: str) -> str:
+    """A colormap's name (or a matplotlib ``Colormap``)."""
+    import matplotlib
+
+    if isinstance(cmap, matplotlib.colors.Colormap):
+        return cmap
+    if not isinstance(cmap, str):
+        raise v.wrong_type("cmap", cmap, "the name of a matplotlib colormap (e.g. 'gray')")
+    if cmap not in matplotlib.colormaps:
+        raise ValueError(f"cmap={cmap!r} is not one of matplotlib's colormaps (e.g. 'gray', 'bwr', 'viridis')")
+    return cmap
 
 
 def show_grid(
@@ -64,12 +93,21 @@ def show_grid(
 ):
     """Draw 2-D images in a grid; returns the figure. ``symmetric`` centres the colour
     scale on zero (for filters with negative weights)."""
-    imgs = [torch.as_tensor(im).detach().float().cpu().squeeze() for im in images]
+    if not isinstance(images, (torch.Tensor, list, tuple)) and type(images).__module__.split(".")[0] != "numpy":
+        raise v.wrong_type("images", images, "a tensor of images or a list of 2-D images")
+    imgs = [_image(f"images[{i}]", im).squeeze() for i, im in enumerate(images)]
     for i, im in enumerate(imgs):
         if im.dim() != 2:
             raise ValueError(f"image {i} has shape {tuple(im.shape)}; each must be 2-D after squeeze")
-    if titles is not None and len(titles) != len(imgs):
-        raise ValueError(f"{len(titles)} titles for {len(imgs)} images")
+    if titles is not None:
+        if isinstance(titles, str) or not isinstance(titles, (list, tuple)):
+            raise v.wrong_type("titles", titles, "a list of str, one per image, or None")
+        if len(titles) != len(imgs):
+            raise ValueError(f"{len(titles)} titles for {len(imgs)} images")
+    _cmap(cmap)
+    size = _size(size)
+    v.text("suptitle", suptitle, optional=True)
+    v.boolean("symmetric", symmetric)
     nrows, ncols = _grid(len(imgs), ncols)
     fig, axes = plt.subplots(
         nrows, ncols, figsize=(size * ncols, size * nrows + (0.4 if suptitle else 0)), squeeze=False
@@ -92,9 +130,11 @@ def show_grid(
 
 def show_digit(image: torch.Tensor, title: str | None = None, size: float = 2.5):
     """Draw one digit (28×28, or 1×28×28, or 1×1×28×28); returns the figure."""
-    im = torch.as_tensor(image).detach().float().cpu().squeeze()
+    im = _image("image", image).squeeze()
     if im.dim() != 2:
         raise ValueError(f"image has shape {tuple(torch.as_tensor(image).shape)}; expected one 2-D image")
+    v.text("title", title, optional=True)
+    size = _size(size)
     fig, ax = plt.subplots(figsize=(size, size))
     ax.imshow(im.numpy(), cmap="gray")
     ax.set_xticks([])
@@ -107,9 +147,11 @@ def show_digit(image: torch.Tensor, title: str | None = None, size: float = 2.5)
 
 def show_filters(weight: torch.Tensor, ncols: int = 8, in_channel: int = 0):
     """Draw the kernels of a Conv2d weight (out, in, k, k) for one input channel."""
-    w = torch.as_tensor(weight).detach().cpu()
+    w = _image("weight", weight)
     if w.dim() != 4:
         raise ValueError(f"weight has shape {tuple(w.shape)}; expected (out, in, kh, kw)")
+    v.integer("ncols", ncols, 1)
+    v.integer("in_channel", in_channel)
     if not 0 <= in_channel < w.shape[1]:
         raise ValueError(f"in_channel={in_channel} must be in 0..{w.shape[1] - 1}")
     return show_grid(
@@ -121,13 +163,13 @@ def show_feature_maps(
     maps: torch.Tensor, ncols: int | None = None, limit: int | None = None, suptitle: str | None = None
 ):
     """Draw the channels of one feature map (C, H, W) or (1, C, H, W)."""
-    m = torch.as_tensor(maps).detach().cpu()
+    m = _image("maps", maps)
     if m.dim() == 4 and m.shape[0] == 1:
         m = m[0]
     if m.dim() != 3:
         raise ValueError(f"maps has shape {tuple(torch.as_tensor(maps).shape)}; expected (C, H, W) or (1, C, H, W)")
     if limit is not None:
-        m = m[:limit]
+        m = m[: v.integer("limit", limit, 1)]
     return show_grid(
         list(m), titles=[f"通道 {i}" for i in range(m.shape[0])], ncols=ncols, cmap="viridis", suptitle=suptitle
     )
@@ -140,9 +182,11 @@ def show_pooling(x: torch.Tensor, kernel_size: int = 2, title: str | None = None
 
     from .reference import max_pool2d
 
-    grid = torch.as_tensor(x).detach().float().cpu().squeeze()
+    grid = _image("x", x).squeeze()
     if grid.dim() != 2 or max(grid.shape) > 16:
         raise ValueError(f"x has shape {tuple(torch.as_tensor(x).shape)}; expected one 2-D input up to 16×16")
+    v.integer("kernel_size", kernel_size, 1, min(grid.shape))
+    v.text("title", title, optional=True)
     pooled, idx = max_pool2d(grid[None, None], kernel_size, return_indices=True)
     pooled, idx = pooled[0, 0], idx[0, 0]
     h, w = grid.shape
@@ -173,9 +217,11 @@ def show_pooling(x: torch.Tensor, kernel_size: int = 2, title: str | None = None
 def show_channel_mask(keep: torch.Tensor, title: str | None = None, columns: str = "通道"):
     """Draw a (samples, columns) keep-mask of dropout: dark = dropped. ``columns`` names what
     the columns are (channels for ``Dropout2d`` on feature maps, elements on a flat tensor)."""
-    m = torch.as_tensor(keep).detach().cpu()
+    m = _image("keep", keep)
     if m.dim() != 2:
         raise ValueError(f"keep has shape {tuple(m.shape)}; expected (N, C)")
+    v.text("title", title, optional=True)
+    v.text("columns", columns)
     fig, ax = plt.subplots(figsize=(min(0.3 * m.shape[1] + 1.2, 12), min(0.3 * m.shape[0] + 0.8, 8)))
     ax.imshow(m.float().numpy(), cmap="gray", vmin=0, vmax=1)
     ax.set_xlabel(columns)

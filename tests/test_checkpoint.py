@@ -44,7 +44,7 @@ def test_wrong_architecture_is_named(tmp_path):
     class Other(DigitRecognizer):
         pass
 
-    with pytest.raises(ValueError, match="Other is not one of the course's models"):
+    with pytest.raises(TypeError, match="model of type Other: expected one of the course's models"):
         save_checkpoint(tmp_path / "x.pt", Other())
 
 

@@ -69,9 +69,9 @@ def test_images_in_0_255_are_refused_with_what_to_do(tiny):
         for run in (lambda x: evaluate(model, x, yt), lambda x: predict_labels(model, x)):
             with pytest.raises(ValueError, match="divide by 255"):
                 run(x)
-    with pytest.raises(ValueError, match="labels from 0 to 10"):
+    with pytest.raises(ValueError, match="y from 0 to 10"):
         evaluate(model, xt[:2], torch.tensor([0, 10]))
-    with pytest.raises(ValueError, match=r"labels of shape \(3,\): expected \(2,\)"):
+    with pytest.raises(ValueError, match=r"y of shape \(3,\): expected \(2,\)"):
         evaluate(model, xt[:2], torch.tensor([0, 1, 2]))
     loss, acc = evaluate(model, xt[:0], yt[:0])
     assert loss != loss and acc != acc  # nan: no images, no score
@@ -82,5 +82,5 @@ def test_a_model_without_parameters_is_named():
 
     with pytest.raises(ValueError, match="ReLU has no parameters"):
         model_device(torch.nn.ReLU())
-    with pytest.raises(ValueError, match="expected an nn.Module"):
+    with pytest.raises(TypeError, match="model='model' must be an nn.Module"):
         model_device("model")

@@ -19,5 +19,5 @@ def test_from_dict_refuses_what_is_not_a_list_of_numbers():
     for bad in ({"epoch": 3}, {"step": "12"}, {"lr": [0.1, "x"]}, {"seconds": [True]}, {"test_acc": None}):
         with pytest.raises(ValueError, match="must be a list of numbers"):
             History.from_dict(bad)
-    with pytest.raises(ValueError, match="expected a dict"):
+    with pytest.raises(TypeError, match=r"history=\[1, 2\] must be a dict of lists"):
         History.from_dict([1, 2])

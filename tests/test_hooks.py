@@ -21,5 +21,5 @@ def test_a_failing_forward_is_one_clear_error_and_still_cleans_up():
     with pytest.raises(ValueError, match=r"cannot run on x of shape \(2, 5\)"):
         run_with_hooks(model, torch.ones(2, 5), [("", model)], lambda name: lambda m, i, o: None)
     assert not model._forward_hooks and model.training
-    with pytest.raises(ValueError, match="must be an nn.Module"):
+    with pytest.raises(TypeError, match="model of type function: expected an nn.Module"):
         run_with_hooks(lambda x: x, torch.ones(1), [], lambda name: None)

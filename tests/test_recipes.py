@@ -44,7 +44,7 @@ def test_what_a_recipe_accepts_is_finite_and_in_range(lr, momentum, gamma):
 def test_lr_schedule_needs_a_positive_whole_number_of_steps(steps):
     with pytest.raises(ValueError, match="steps_per_epoch="):
         lr_schedule(COURSE, steps_per_epoch=steps)
-    with pytest.raises(ValueError, match="expected a Recipe"):
+    with pytest.raises(TypeError, match="recipe='course' must be a Recipe"):
         lr_schedule("course", steps_per_epoch=3)
 
 

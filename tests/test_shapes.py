@@ -139,9 +139,9 @@ def test_trace_removes_hooks_even_when_forward_fails():
 
 
 def test_trace_rejects_non_modules():
-    with pytest.raises(ValueError, match="must be an nn.Module"):
+    with pytest.raises(TypeError, match="model of type function: expected an nn.Module"):
         trace_shapes(lambda x: x, torch.zeros(1))
-    with pytest.raises(ValueError, match="must be a torch.Tensor"):
+    with pytest.raises(TypeError, match=r"x=\[1, 2\] must be a torch.Tensor"):
         trace_shapes(DigitRecognizer(), [1, 2])
 
 
@@ -237,7 +237,7 @@ def test_trace_flow_refuses_what_it_cannot_trace_or_run():
         trace_flow(Branchy(), torch.ones(1))
     with pytest.raises(ValueError, match=r"cannot run on x of shape \(1, 1, 32, 32\)"):
         trace_flow(DigitRecognizer(), torch.zeros(1, 1, 32, 32))
-    with pytest.raises(ValueError, match="must be an nn.Module"):
+    with pytest.raises(TypeError, match="model of type function: expected an nn.Module"):
         trace_flow(lambda x: x, torch.ones(1))
-    with pytest.raises(ValueError, match="must be a torch.Tensor"):
+    with pytest.raises(TypeError, match=r"x=\[1\] must be a torch.Tensor"):
         trace_flow(DigitRecognizer(), [1])

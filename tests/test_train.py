@@ -206,7 +206,8 @@ def test_fit_refuses_bad_data_before_training(tiny, change, words):
 
 @pytest.mark.parametrize("kwargs, words", [
     ({"seed": -1}, "seed=-1"), ({"seed": 2**63}, "seed="), ({"seed": 1.5}, "seed="), ({"seed": "0"}, "seed="),
-    ({"epochs": float("inf")}, "epochs=inf"), ({"epochs": 1e9}, "epochs="), ({"recipe": "course"}, "expected a Recipe"),
+    ({"epochs": float("inf")}, "epochs=inf"), ({"epochs": 1e9}, "epochs="),
+    ({"recipe": "course"}, "recipe='course' must be a Recipe"),
 ])
 def test_fit_refuses_bad_settings(tiny, kwargs, words):
     x, y, _, _ = tiny
