@@ -46,7 +46,7 @@ def test_add_a_cell_and_an_exercise_refresh_and_test(tmp_path):
     lesson = course / "notebooks" / "02_super.ipynb"
     # 1. a new cell, as an instructor adds it in JupyterLab (make lab-course)
     nb = nbformat.read(lesson, as_version=4)
-    end = next(i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and "小结" in c.source)
+    end = next(i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and c.source.startswith("## 小结"))
     nb.cells[end:end] = [new_markdown_cell("3×3 卷积让 28 变成 26："),
                          new_code_cell("print(companion.conv_output_size(28, 3))")]
     nbformat.write(nb, lesson)
