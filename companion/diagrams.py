@@ -31,6 +31,7 @@ __all__ = [
     "MAX_NODES",
     "output_size_or_reason",
     "draw_sliding_window",
+    "draw_window_values",
     "draw_data_flow",
     "flow_outputs",
     "GradNode",
@@ -214,6 +215,81 @@ def draw_sliding_window(
                  multialignment="left")
     fig.tight_layout(rect=(0, (0.32 + 0.15 * len(lines)) / fig_h, 1, 1 - 0.3 / fig_h))
     return fig
+
+
+def _number(v: float) -> str:
+    return f"{v:g}" if float(v).is_integer() else f"{v:.2f}"
+
+
+def draw_window_values(
+    image: torch.Tensor,
+    kernel: torch.Tensor,
+    stride: int = 1,
+    padding: int = 0,
+    *,
+    positions: Sequence[tuple[int, int]] | None = None,
+):
+    """``draw_sliding_window`` with the numbers: a small square 2-D ``image`` and ``kernel``
+    (cross-correlated as ``nn.Conv2d`` does, no flip). Every input cell shows its value
+    (padding shows 0), every cell the window reads also shows the kernel weight it is
+    multiplied by (small, ``×w``), and each frame's output grid shows the outputs computed so
+    far (row by row, up to the frame's position) with the frame's own value in its title.
+    The numbers are texts with ``gid`` ``"value"``, ``"weight"`` and ``"output"``. Returns the
+    figure. Only small examples are drawn: image and kernel sides up to 12."""
+    x = torch.as_tensor(image).detach().cpu()
+    k = torch.as_tensor(kernel).detach().cpu()
+    for name, t in (("image", x), ("kernel", k)):
+        if t.dim() != 2 or t.shape[0] != t.shape[1] or not 1 <= t.shape[0] <= 12:
+            raise ValueError(f"{name} has shape {tuple(t.shape)}; expected one square 2-D tensor of side 1 to 12")
+        if t.is_complex() or t.dtype == torch.bool:
+            raise TypeError(f"{name} has dtype {t.dtype}; expected real numbers")
+    x, k = x.double(), k.double()
+    size, ks = x.shape[0], k.shape[0]
+    out, reason = output_size_or_reason(size, ks, stride, padding)
+    if out is None:
+        raise ValueError(reason)
+    padded = torch.nn.functional.pad(x, (padding, padding, padding, padding))
+    values = [[float((padded[i * stride:i * stride + ks, j * stride:j * stride + ks] * k).sum()) for j in range(out)]
+              for i in range(out)]
+    fig = draw_sliding_window(size, ks, stride, padding, positions=positions)
+    width, height = fig.get_size_inches()
+    fig.set_size_inches(max(width, 9.0), height * 1.8)  # larger cells: room for the numbers
+    fig.tight_layout(rect=(0, 0.1, 1, 0.92))
+    frames = [ax for ax in fig.axes if any(c.get_gid() == "out-current" for c in ax.collections)]
+    for ax in frames:
+        for coll in ax.collections:
+            if coll.get_gid() in ("tap", "out-current"):
+                coll.set_alpha(0.45)  # light enough to read the numbers on
+        for arrow in ax.texts:
+            arrow.set_alpha(0.35)
+        current = _cells_of(ax, "out-current")
+        grid = sorted(current + _cells_of(ax, "out"), key=lambda rc: (rc[1], rc[0]))  # (x, y) centres
+        x0, y0 = grid[0]
+        i, j = int(round(current[0][1] - y0)), int(round(current[0][0] - x0))
+        for r in range(-padding, size + padding):
+            for c in range(-padding, size + padding):
+                ax.text(c, r, _number(padded[r + padding, c + padding].item()), ha="center", va="center",
+                        fontsize=11, gid="value", zorder=4)
+        for a, (r, c) in enumerate(window_cells(i, j, ks, stride, padding)):
+            ax.text(c + 0.45, r + 0.45, f"×{_number(k[a // ks, a % ks].item())}", ha="right", va="bottom",
+                    fontsize=7, color="#8a1c1c", gid="weight", zorder=4)
+        for n in range(i * out + j + 1):
+            r, c = divmod(n, out)
+            ax.text(x0 + c, y0 + r, _number(values[r][c]), ha="center", va="center", fontsize=11, gid="output",
+                    zorder=4)
+        ax.set_title(f"输出 [{i}, {j}] = {_number(values[i][j])}", fontsize=11)
+    return fig
+
+
+def _cells_of(ax, gid: str) -> list[tuple[float, float]]:
+    """The (x, y) centres of the cells of kind ``gid`` drawn in ``ax`` by ``_cells``."""
+    centres = []
+    for coll in ax.collections:
+        if coll.get_gid() == gid:
+            for path in coll.get_paths():
+                (x0, y0), (x1, y1) = path.vertices.min(axis=0), path.vertices.max(axis=0)
+                centres.append(((x0 + x1) / 2, (y0 + y1) / 2))
+    return centres
 
 
 # ── the network at a glance ─────────────────────────────────────────────────────────

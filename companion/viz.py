@@ -15,6 +15,7 @@ __all__ = [
     "show_digit",
     "show_grid",
     "show_filters",
+    "mosaic",
     "show_feature_maps",
     "show_pooling",
     "show_channel_mask",
@@ -90,9 +91,14 @@ def show_grid(
     size: float = 1.3,
     suptitle: str | None = None,
     symmetric: bool = False,
+    shared: bool = False,
+    colorbar: bool = False,
 ):
     """Draw 2-D images in a grid; returns the figure. ``symmetric`` centres the colour
-    scale on zero (for filters with negative weights)."""
+    scale on zero (for filters with negative weights). By default each panel is scaled to
+    its own values; ``shared=True`` gives all panels one colour scale (symmetric: ±the
+    largest absolute value of all; else the smallest to the largest value of all), so that
+    their colours can be compared, and ``colorbar=True`` labels that scale with one colorbar."""
     if not isinstance(images, (torch.Tensor, list, tuple)) and type(images).__module__.split(".")[0] != "numpy":
         raise v.wrong_type("images", images, "a tensor of images or a list of 2-D images")
     imgs = [_image(f"images[{i}]", im).squeeze() for i, im in enumerate(images)]
@@ -108,6 +114,11 @@ def show_grid(
     size = _size(size)
     v.text("suptitle", suptitle, optional=True)
     v.boolean("symmetric", symmetric)
+    v.boolean("shared", shared)
+    v.boolean("colorbar", colorbar)
+    if colorbar and not shared:
+        raise ValueError("colorbar=True needs shared=True: one colorbar can only label one colour scale")
+    scale = _shared_scale(imgs, symmetric) if shared else None
     nrows, ncols = _grid(len(imgs), ncols)
     fig, axes = plt.subplots(
         nrows, ncols, figsize=(size * ncols, size * nrows + (0.4 if suptitle else 0)), squeeze=False
@@ -116,16 +127,42 @@ def show_grid(
         ax.axis("off")
     for i, (ax, im) in enumerate(zip(axes.flat, imgs)):
         kw = {}
-        if symmetric:
+        if scale is not None:
+            kw = {"vmin": scale[0], "vmax": scale[1]}
+        elif symmetric:
             lim = float(im.abs().max()) or 1.0
             kw = {"vmin": -lim, "vmax": lim}
-        ax.imshow(im.numpy(), cmap=cmap, **kw)
+        shown = ax.imshow(im.numpy(), cmap=cmap, **kw)
         if titles is not None:
             ax.set_title(titles[i], fontsize=8)
     if suptitle:
         fig.suptitle(suptitle)
     fig.tight_layout()
+    if colorbar:
+        _side_colorbar(fig, shown)
     return fig
+
+
+def _shared_scale(imgs: Sequence[torch.Tensor], symmetric: bool) -> tuple[float, float]:
+    """One (vmin, vmax) for all of ``imgs`` (NaN ignored): ±max|v| when ``symmetric``."""
+    values = torch.cat([im.flatten() for im in imgs])
+    values = values[~torch.isnan(values)]
+    if values.numel() == 0:
+        return (-1.0, 1.0) if symmetric else (0.0, 1.0)
+    if symmetric:
+        lim = float(values.abs().max()) or 1.0
+        return -lim, lim
+    low, high = float(values.min()), float(values.max())
+    return (low, high) if high > low else (low, low + 1.0)
+
+
+def _side_colorbar(fig, mappable) -> None:
+    """One colorbar at the right edge of ``fig`` for ``mappable``'s colour scale
+    (drawn after ``tight_layout``, in room made for it)."""
+    fig.subplots_adjust(right=0.9)
+    top, bottom = fig.subplotpars.top, fig.subplotpars.bottom
+    cax = fig.add_axes((0.92, bottom, 0.015, top - bottom))
+    fig.colorbar(mappable, cax=cax)
 
 
 def show_digit(image: torch.Tensor, title: str | None = None, size: float = 2.5):
@@ -145,8 +182,11 @@ def show_digit(image: torch.Tensor, title: str | None = None, size: float = 2.5)
     return fig
 
 
-def show_filters(weight: torch.Tensor, ncols: int = 8, in_channel: int = 0):
-    """Draw the kernels of a Conv2d weight (out, in, k, k) for one input channel."""
+def show_filters(weight: torch.Tensor, ncols: int = 8, in_channel: int = 0, shared: bool = False,
+                 colorbar: bool = False):
+    """Draw the kernels of a Conv2d weight (out, in, k, k) for one input channel (red
+    positive, blue negative). ``shared`` and ``colorbar`` as in ``show_grid``: one colour
+    scale for all kernels, labelled."""
     w = _image("weight", weight)
     if w.dim() != 4:
         raise ValueError(f"weight has shape {tuple(w.shape)}; expected (out, in, kh, kw)")
@@ -155,8 +195,27 @@ def show_filters(weight: torch.Tensor, ncols: int = 8, in_channel: int = 0):
     if not 0 <= in_channel < w.shape[1]:
         raise ValueError(f"in_channel={in_channel} must be in 0..{w.shape[1] - 1}")
     return show_grid(
-        [k[in_channel] for k in w], titles=[f"#{i}" for i in range(w.shape[0])], ncols=ncols, cmap="bwr", symmetric=True
+        [k[in_channel] for k in w], titles=[f"#{i}" for i in range(w.shape[0])], ncols=ncols, cmap="bwr",
+        symmetric=True, shared=shared, colorbar=colorbar,
     )
+
+
+def mosaic(maps: torch.Tensor, ncols: int) -> torch.Tensor:
+    """The channels of ``maps`` (C, H, W) tiled into one 2-D tensor, ``ncols`` to a row, with a
+    one-pixel gap of NaN between them (drawn blank by ``imshow``). The values are kept as they
+    are, so one colour scale fits every tile."""
+    m = torch.as_tensor(maps).detach().float().cpu()
+    if m.dim() != 3:
+        raise ValueError(f"maps has shape {tuple(m.shape)}; expected (C, H, W)")
+    if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
+        raise ValueError(f"ncols={ncols!r} must be an integer >= 1")
+    c, h, w = m.shape
+    nrows = math.ceil(c / ncols)
+    canvas = torch.full((nrows * (h + 1) - 1, min(c, ncols) * (w + 1) - 1), float("nan"))
+    for k in range(c):
+        r, q = divmod(k, ncols)
+        canvas[r * (h + 1) : r * (h + 1) + h, q * (w + 1) : q * (w + 1) + w] = m[k]
+    return canvas
 
 
 def show_feature_maps(

@@ -188,3 +188,41 @@ def test_autograd_graph_visits_a_shared_node_once_at_its_longest_depth():
     assert [n.label for n in nodes if n.leaf] == ["AccumulateGrad → 2"]
     with pytest.raises(ValueError, match="grad_fn"):
         diagrams.autograd_graph(torch.ones(2))
+
+
+def _texts(ax, gid):
+    return [(round(t.get_position()[1]), round(t.get_position()[0]), t.get_text()) for t in ax.texts
+            if t.get_gid() == gid]
+
+
+@pytest.mark.parametrize("stride, padding", [(1, 0), (2, 1), (1, 1)])
+def test_window_values_show_the_numbers_that_conv2d_multiplies_and_adds(stride, padding):
+    g = torch.Generator().manual_seed(stride + 10 * padding)
+    x = torch.randint(-3, 4, (5, 5), generator=g).float()
+    k = torch.randint(-2, 3, (3, 3), generator=g).float()
+    y = F.conv2d(x[None, None], k[None, None], stride=stride, padding=padding)[0, 0]
+    out = y.shape[-1]
+    positions = [(i, j) for i in range(out) for j in range(out)][:4]
+    fig = diagrams.draw_window_values(x, k, stride, padding, positions=positions)
+    padded = F.pad(x, (padding,) * 4)
+    for ax, (i, j) in zip(fig.axes, positions):
+        assert ax.get_title() == f"输出 [{i}, {j}] = {y[i, j].item():g}"
+        shown = {(r, c): v for r, c, v in _texts(ax, "value")}
+        assert len(shown) == padded.numel()
+        assert all(v == f"{padded[r + padding, c + padding].item():g}" for (r, c), v in shown.items())
+        taps = window_cells(i, j, 3, stride, padding)
+        weights = [v for _, _, v in sorted(_texts(ax, "weight"))]
+        assert weights == [f"×{w:g}" for w in k.flatten().tolist()] and len(taps) == 9
+        outputs = [v for _, _, v in sorted(_texts(ax, "output"))]  # computed so far, row by row
+        assert outputs == [f"{v:g}" for v in y.flatten()[: i * out + j + 1].tolist()]
+
+
+def test_window_values_refuse_what_they_cannot_draw():
+    with pytest.raises(ValueError, match="square 2-D tensor"):
+        diagrams.draw_window_values(torch.zeros(3, 4), torch.zeros(2, 2))
+    with pytest.raises(ValueError, match="side 1 to 12"):
+        diagrams.draw_window_values(torch.zeros(13, 13), torch.zeros(2, 2))
+    with pytest.raises(TypeError, match="real numbers"):
+        diagrams.draw_window_values(torch.zeros(3, 3, dtype=torch.bool), torch.zeros(2, 2))
+    with pytest.raises(ValueError, match="larger than the padded input"):
+        diagrams.draw_window_values(torch.zeros(2, 2), torch.zeros(3, 3))

@@ -48,3 +48,45 @@ def test_channel_mask():
     assert viz.show_channel_mask(torch.rand(2, 4) > 0.5, columns="元素").axes[0].get_xlabel() == "元素"
     with pytest.raises(ValueError):
         viz.show_channel_mask(torch.zeros(3))
+
+
+def _limits(fig):
+    return [ax.images[0].get_clim() for ax in fig.axes if ax.images]
+
+
+def test_shared_scale_gives_every_panel_one_colour_scale_and_a_colorbar():
+    small, large = torch.full((3, 3), 0.5), torch.arange(9.0).view(3, 3) - 2
+    apart = viz.show_grid([small, large])
+    assert _limits(apart) == [(0.5, 0.5), (-2.0, 6.0)]  # by default each panel has its own
+    shared = viz.show_grid([small, large], shared=True)
+    assert _limits(shared) == [(-2.0, 6.0), (-2.0, 6.0)] and len(shared.axes) == 2
+    symmetric = viz.show_grid([small, large], symmetric=True, shared=True, colorbar=True)
+    assert _limits(symmetric)[:2] == [(-6.0, 6.0), (-6.0, 6.0)]
+    bar = symmetric.axes[-1]  # the colorbar's axes, labelling the same scale
+    assert len(symmetric.axes) == 3 and bar.get_ylim() == (-6.0, 6.0)
+    filters = viz.show_filters(torch.tensor([[[[1.0, -3.0], [0.0, 0.0]]], [[[0.5, 0.0], [0.0, 0.0]]]]), ncols=2,
+                               shared=True, colorbar=True)
+    assert _limits(filters)[:2] == [(-3.0, 3.0), (-3.0, 3.0)] and len(filters.axes) == 3
+
+
+def test_a_colorbar_needs_a_shared_scale():
+    with pytest.raises(ValueError, match="colorbar=True needs shared=True"):
+        viz.show_grid([torch.zeros(2, 2)], colorbar=True)
+    with pytest.raises(TypeError, match="shared=1 must be True or False"):
+        viz.show_grid([torch.zeros(2, 2)], shared=1)
+
+
+def test_mosaic_tiles_the_maps_unscaled_with_nan_gaps():
+    maps = torch.arange(5 * 2 * 3, dtype=torch.float32).view(5, 2, 3)
+    canvas = viz.mosaic(maps, ncols=2)
+    assert canvas.shape == (3 * 3 - 1, 2 * 4 - 1)
+    assert torch.equal(canvas[0:2, 0:3], maps[0]) and torch.equal(canvas[0:2, 4:7], maps[1])
+    assert torch.equal(canvas[6:8, 0:3], maps[4])  # the fifth map starts the third row
+    assert torch.isnan(canvas[2]).all() and torch.isnan(canvas[:, 3]).all()
+    assert torch.isnan(canvas[6:8, 4:7]).all()  # no sixth map
+    assert int((~torch.isnan(canvas)).sum()) == maps.numel()
+    assert viz.mosaic(maps, ncols=8).shape == (2, 5 * 4 - 1)
+    with pytest.raises(ValueError, match=r"\(C, H, W\)"):
+        viz.mosaic(torch.zeros(2, 2), ncols=1)
+    with pytest.raises(ValueError, match="ncols=0"):
+        viz.mosaic(maps, ncols=0)
