@@ -16,6 +16,7 @@ __all__ = [
     "show_feature_maps",
     "show_pooling",
     "show_channel_mask",
+    "show_panels",
 ]
 
 
@@ -183,4 +184,50 @@ def show_channel_mask(keep: torch.Tensor, title: str | None = None, columns: str
     if title:
         ax.set_title(title, fontsize=10)
     fig.tight_layout()
+    return fig
+
+
+def show_panels(
+    images: torch.Tensor | Sequence[torch.Tensor],
+    titles: Sequence[str] | None = None,
+    cmap: str = "viridis",
+    size: float = 2.3,
+    label: str | None = None,
+    symmetric: bool = False,
+    suptitle: str | None = None,
+):
+    """Draw 2-D images side by side on one shared colour scale with one colorbar, so that
+    brightness means the same value in every panel; returns the figure. ``label`` names the
+    colorbar; ``symmetric`` centres the scale on zero."""
+    imgs = [torch.as_tensor(im).detach().float().cpu().squeeze() for im in images]
+    if not imgs:
+        raise ValueError("images is empty: need at least one 2-D image")
+    for i, im in enumerate(imgs):
+        if im.dim() != 2:
+            raise ValueError(f"image {i} has shape {tuple(im.shape)}; each must be 2-D after squeeze")
+    if titles is not None and len(titles) != len(imgs):
+        raise ValueError(f"{len(titles)} titles for {len(imgs)} images")
+    if size <= 0:
+        raise ValueError(f"size={size} must be > 0")
+    lo = min(float(im.min()) for im in imgs)
+    hi = max(float(im.max()) for im in imgs)
+    if symmetric:
+        hi = max(abs(lo), abs(hi)) or 1.0
+        lo = -hi
+    elif hi == lo:
+        hi = lo + 1.0
+    fig, axes = plt.subplots(1, len(imgs), figsize=(size * len(imgs) + 0.9, size + (0.4 if suptitle else 0.2)),
+                             squeeze=False)
+    shown = None
+    for i, (ax, im) in enumerate(zip(axes[0], imgs)):
+        shown = ax.imshow(im.numpy(), cmap=cmap, vmin=lo, vmax=hi)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=9)
+    bar = fig.colorbar(shown, ax=list(axes[0]), fraction=0.04, pad=0.03)
+    if label:
+        bar.set_label(label)
+    if suptitle:
+        fig.suptitle(suptitle)
     return fig

@@ -48,3 +48,25 @@ def test_channel_mask():
     assert viz.show_channel_mask(torch.rand(2, 4) > 0.5, columns="元素").axes[0].get_xlabel() == "元素"
     with pytest.raises(ValueError):
         viz.show_channel_mask(torch.zeros(3))
+
+
+def test_panels_share_one_colour_scale_and_one_colorbar():
+    a, b = torch.zeros(4, 4), torch.arange(16.0).view(4, 4) - 3
+    fig = viz.show_panels([a, b, b / 2], titles=["a", "b", "c"], label="值")
+    images = [ax.images[0] for ax in fig.axes if ax.images]
+    assert len(images) == 3
+    assert all(im.get_clim() == (-3.0, 12.0) for im in images)
+    bars = [ax for ax in fig.axes if not ax.images]
+    assert len(bars) == 1 and bars[0].get_ylabel() == "值"
+    sym = viz.show_panels([a, b], symmetric=True)
+    assert sym.axes[0].images[0].get_clim() == (-12.0, 12.0)
+    flat = viz.show_panels([a])
+    assert flat.axes[0].images[0].get_clim() == (0.0, 1.0)
+    with pytest.raises(ValueError, match="empty"):
+        viz.show_panels([])
+    with pytest.raises(ValueError, match="2-D"):
+        viz.show_panels([torch.zeros(2, 3, 3)])
+    with pytest.raises(ValueError, match="titles"):
+        viz.show_panels([a, b], titles=["a"])
+    with pytest.raises(ValueError, match="size=0"):
+        viz.show_panels([a], size=0)
