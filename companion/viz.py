@@ -19,6 +19,7 @@ __all__ = [
     "show_feature_maps",
     "show_pooling",
     "show_channel_mask",
+    "show_panels",
 ]
 
 
@@ -273,19 +274,77 @@ def show_pooling(x: torch.Tensor, kernel_size: int = 2, title: str | None = None
     return fig
 
 
-def show_channel_mask(keep: torch.Tensor, title: str | None = None, columns: str = "通道"):
+def show_channel_mask(keep: torch.Tensor, title: str | None = None, columns: str = "通道", colorbar: bool = False):
     """Draw a (samples, columns) keep-mask of dropout: dark = dropped. ``columns`` names what
-    the columns are (channels for ``Dropout2d`` on feature maps, elements on a flat tensor)."""
+    the columns are (channels for ``Dropout2d`` on feature maps, elements on a flat tensor).
+    The scale is always 0 (dropped) to 1 (kept); ``colorbar`` adds a bar that says so."""
     m = _image("keep", keep)
     if m.dim() != 2:
         raise ValueError(f"keep has shape {tuple(m.shape)}; expected (N, C)")
     v.text("title", title, optional=True)
     v.text("columns", columns)
-    fig, ax = plt.subplots(figsize=(min(0.3 * m.shape[1] + 1.2, 12), min(0.3 * m.shape[0] + 0.8, 8)))
-    ax.imshow(m.float().numpy(), cmap="gray", vmin=0, vmax=1)
+    v.boolean("colorbar", colorbar)
+    fig, ax = plt.subplots(figsize=(min(0.3 * m.shape[1] + 1.2, 12) + (1.0 if colorbar else 0.0),
+                                    min(0.3 * m.shape[0] + 0.8, 8)))
+    shown = ax.imshow(m.float().numpy(), cmap="gray", vmin=0, vmax=1)
+    if colorbar:
+        from mpl_toolkits.axes_grid1 import make_axes_locatable
+
+        cax = make_axes_locatable(ax).append_axes("right", size=0.15, pad=0.1)  # as tall as the mask
+        bar = fig.colorbar(shown, cax=cax, ticks=[0, 1])
+        bar.ax.set_yticklabels(["0 丢弃", "1 保留"])
     ax.set_xlabel(columns)
     ax.set_ylabel("样本")
     if title:
         ax.set_title(title, fontsize=10)
     fig.tight_layout()
+    return fig
+
+
+def show_panels(
+    images: torch.Tensor | Sequence[torch.Tensor],
+    titles: Sequence[str] | None = None,
+    cmap: str = "viridis",
+    size: float = 2.3,
+    label: str | None = None,
+    symmetric: bool = False,
+    suptitle: str | None = None,
+):
+    """Draw 2-D images side by side on one shared colour scale with one colorbar, so that
+    brightness means the same value in every panel; returns the figure. ``label`` names the
+    colorbar; ``symmetric`` centres the scale on zero; NaN cells are left blank and do not count
+    towards the scale."""
+    imgs = [torch.as_tensor(im).detach().float().cpu().squeeze() for im in images]
+    if not imgs:
+        raise ValueError("images is empty: need at least one 2-D image")
+    for i, im in enumerate(imgs):
+        if im.dim() != 2:
+            raise ValueError(f"image {i} has shape {tuple(im.shape)}; each must be 2-D after squeeze")
+    if titles is not None and len(titles) != len(imgs):
+        raise ValueError(f"{len(titles)} titles for {len(imgs)} images")
+    if size <= 0:
+        raise ValueError(f"size={size} must be > 0")
+    finite = [im[torch.isfinite(im)] for im in imgs]  # NaN cells (e.g. gaps between tiles) stay blank
+    lo = min((float(v.min()) for v in finite if v.numel()), default=0.0)
+    hi = max((float(v.max()) for v in finite if v.numel()), default=0.0)
+    if symmetric:
+        hi = max(abs(lo), abs(hi)) or 1.0
+        lo = -hi
+    elif hi == lo:
+        hi = lo + 1.0
+    aspect = max(im.shape[0] / im.shape[1] for im in imgs)  # keep wide panels from leaving blank bands
+    fig, axes = plt.subplots(1, len(imgs), squeeze=False,
+                             figsize=(size * len(imgs) + 0.9, size * aspect + (0.9 if suptitle else 0.6)))
+    shown = None
+    for i, (ax, im) in enumerate(zip(axes[0], imgs)):
+        shown = ax.imshow(im.numpy(), cmap=cmap, vmin=lo, vmax=hi)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=9)
+    bar = fig.colorbar(shown, ax=list(axes[0]), fraction=0.04, pad=0.03)
+    if label:
+        bar.set_label(label)
+    if suptitle:
+        fig.suptitle(suptitle)
     return fig

@@ -165,3 +165,24 @@ def test_every_solution_cell_is_collapsed_and_follows_its_exercise():
                 f"{where}: a solution cell follows its exercise cell (tag 'exercise')"
             assert _KEY_IN_CODE.findall("".join(previous["source"])) == _KEY_IN_CODE.findall("".join(cell["source"])), \
                 f"{where}: the solution checks the same exercise as the cell before it"
+
+
+def test_the_channel_dropout_rule_is_what_torch_computes_with_its_own_mask():
+    # 06.channel_dropout gives the learner a mask; its expected answer must be torch's output for that mask
+    import torch
+    from torch import nn
+
+    from companion.exercises.lesson_06_dropout import channel_dropout_rule
+
+    for layer, shape in [(nn.Dropout1d(0.5), (6, 7, 5)), (nn.Dropout2d(0.25), (8, 16, 5, 5)),
+                         (nn.Dropout3d(0.1), (4, 3, 2, 3, 4))]:
+        torch.manual_seed(3)
+        x = torch.rand(shape) + 0.5  # no zeros, so the mask can be read from the output
+        y = layer.train()(x)
+        keep = (y != 0).flatten(2).all(-1)
+        assert torch.equal((y != 0).flatten(2).any(-1), keep)  # whole channels
+        assert torch.equal(channel_dropout_rule(x, keep, layer.p), y)
+    with pytest.raises(ValueError, match="keep has shape"):
+        channel_dropout_rule(torch.ones(2, 3, 4), torch.ones(3, 2, dtype=torch.bool), 0.5)
+    with pytest.raises(ValueError, match="p=1"):
+        channel_dropout_rule(torch.ones(2, 3, 4), torch.ones(2, 3, dtype=torch.bool), 1)

@@ -90,3 +90,39 @@ def test_mosaic_tiles_the_maps_unscaled_with_nan_gaps():
         viz.mosaic(torch.zeros(2, 2), ncols=1)
     with pytest.raises(ValueError, match="ncols=0"):
         viz.mosaic(maps, ncols=0)
+
+
+def test_panels_share_one_colour_scale_and_one_colorbar():
+    a, b = torch.zeros(4, 4), torch.arange(16.0).view(4, 4) - 3
+    fig = viz.show_panels([a, b, b / 2], titles=["a", "b", "c"], label="值")
+    images = [ax.images[0] for ax in fig.axes if ax.images]
+    assert len(images) == 3
+    assert all(im.get_clim() == (-3.0, 12.0) for im in images)
+    bars = [ax for ax in fig.axes if not ax.images]
+    assert len(bars) == 1 and bars[0].get_ylabel() == "值"
+    sym = viz.show_panels([a, b], symmetric=True)
+    assert sym.axes[0].images[0].get_clim() == (-12.0, 12.0)
+    flat = viz.show_panels([a])
+    assert flat.axes[0].images[0].get_clim() == (0.0, 1.0)
+    gaps = torch.full((4, 4), float("nan"))
+    gaps[0, 0], gaps[1, 1] = -2.0, 5.0
+    assert viz.show_panels([gaps, a]).axes[0].images[0].get_clim() == (-2.0, 5.0)
+    with pytest.raises(ValueError, match="empty"):
+        viz.show_panels([])
+    with pytest.raises(ValueError, match="2-D"):
+        viz.show_panels([torch.zeros(2, 3, 3)])
+    with pytest.raises(ValueError, match="titles"):
+        viz.show_panels([a, b], titles=["a"])
+    with pytest.raises(ValueError, match="size=0"):
+        viz.show_panels([a], size=0)
+
+
+def test_channel_mask_scale_is_fixed_and_its_colorbar_optional():
+    keep = torch.ones(3, 5, dtype=torch.bool)  # nothing dropped: still drawn on the 0..1 scale
+    plain = viz.show_channel_mask(keep)
+    assert len(plain.axes) == 1 and plain.axes[0].images[0].get_clim() == (0.0, 1.0)
+    fig = viz.show_channel_mask(keep, colorbar=True)
+    assert len(fig.axes) == 2 and fig.axes[0].images[0].get_clim() == (0.0, 1.0)
+    assert [t.get_text() for t in fig.axes[1].get_yticklabels()] == ["0 丢弃", "1 保留"]
+    with pytest.raises(ValueError, match=r"\(N, C\)"):
+        viz.show_channel_mask(torch.ones(2, 2, 2))
