@@ -59,8 +59,8 @@ def test_add_a_cell_and_an_exercise_refresh_and_test(tmp_path):
     text = module.read_text(encoding="utf-8")
     text = text.replace("from torch import nn\n", "import torch\nfrom torch import nn\n", 1)
     text = text.replace('"题目：（用中文写出问题）"', '"3×3 卷积作用于 28×28 输入，输出边长是多少？"')
-    text = text.replace("None,  # how the expected answer is computed, from torch: a function of no arguments",
-                        "lambda: nn.Conv2d(1, 1, 3)(torch.zeros(1, 1, 28, 28)).shape[-1],")
+    text = text.replace("lambda: (_ for _ in ()).throw(NotImplementedError('02.out_k3: its expected answer is not "
+                        "written yet')),", "lambda: nn.Conv2d(1, 1, 3)(torch.zeros(1, 1, 28, 28)).shape[-1],")
     text = text.replace('"（一条不泄露答案的提示）"', '"每个方向少 k − 1 个位置。"')
     module.write_text(text, encoding="utf-8")
     nb = nbformat.read(lesson, as_version=4)

@@ -146,6 +146,12 @@ def _calls(tmp):
         "train.fit(amp)": lambda b: _fit(amp=b),
         "train.fit(channels_last)": lambda b: _fit(channels_last=b),
         "viz.show_grid(symmetric)": lambda b: viz.show_grid(torch.zeros(2, 3, 3), symmetric=b),
+        "viz.show_grid(shared)": lambda b: viz.show_grid(torch.zeros(2, 3, 3), shared=b),
+        "viz.show_grid(colorbar)": lambda b: viz.show_grid(torch.zeros(2, 3, 3), shared=True, colorbar=b),
+        "viz.show_filters(shared)": lambda b: viz.show_filters(torch.zeros(2, 1, 3, 3), shared=b),
+        "viz.show_filters(colorbar)": lambda b: viz.show_filters(torch.zeros(2, 1, 3, 3), shared=True, colorbar=b),
+        "viz.show_channel_mask(colorbar)": lambda b: viz.show_channel_mask(torch.ones(2, 3), colorbar=b),
+        "viz.show_panels(symmetric)": lambda b: viz.show_panels(torch.zeros(2, 3, 3), symmetric=b),
     }
 
 
@@ -164,6 +170,7 @@ NOT_YET = {
     "explorers.pool_report(ceil_mode)": "explorers.py: torch's TypeError does not show the value",
     "explorers.pool_explorer(ceil_mode)": "explorers.py: a ValueError",
     "mnist.load_digits(verbose)": "mnist.py",
+    "viz.show_panels(symmetric)": "viz.py: show_panels does not check it yet",
 }
 
 

@@ -64,8 +64,9 @@ def exercise_cells(key: str, kind: str) -> tuple[str, str]:
 
 
 def module_entry(key: str, kind: str) -> str:
-    """The ``Exercise(...)`` text added to the lesson's module. Its expected value is None (not
-    written yet: checking it raises, naming the module), its question and hint say what to write."""
+    """The ``Exercise(...)`` text added to the lesson's module. Its expected value raises
+    ``NotImplementedError`` until it is written; its question and hint say what to write."""
+    todo = f"{key}: its expected answer is not written yet"
     extra = ""
     if kind == "float":
         extra = "\n        decimals=2,  # the decimals the question asks for"
@@ -73,7 +74,8 @@ def module_entry(key: str, kind: str) -> str:
         extra = ("\n        cases=lambda: [],  # [(description, args)]: seeded random inputs, odd sizes included"
                  "\n        forbidden=lambda: {},  # {'F.op': F.op}: torch's own operation the learner must not call")
     return (f"    Exercise(\n        {key!r},\n        \"题目：（用中文写出问题）\",\n"
-            "        None,  # how the expected answer is computed, from torch: a function of no arguments\n"
+            "        # how the expected answer is computed, from torch: a function of no arguments\n"
+            f"        lambda: (_ for _ in ()).throw(NotImplementedError({todo!r})),\n"
             "        lambda answer, expected: \"（一条不泄露答案的提示）\",\n"
             f"        kind={kind!r},{extra}\n    ),\n")
 
