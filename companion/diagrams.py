@@ -300,9 +300,14 @@ def flow_outputs(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
     """The output of every step of ``model``'s forward pass on ``x``, in the order of
     ``companion.shapes.trace_flow`` (the first is ``x`` itself): the forward pass recorded by
     ``torch.fx`` and run once, in eval mode without gradients (the mode is put back)."""
+    trace_flow(model, x)  # the same checks and messages as the shapes it draws
+    return _run_flow(model, x)
+
+
+def _run_flow(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
+    """``flow_outputs`` for a model and input that ``trace_flow`` has already accepted."""
     from torch import fx
 
-    trace_flow(model, x)  # the same checks and messages as the shapes it draws
     graph = fx.symbolic_trace(model)
     outputs: list[torch.Tensor] = []
 
@@ -355,7 +360,7 @@ def draw_data_flow(model: nn.Module, x: torch.Tensor, maps: int = 0):
         raise ValueError(f"the forward pass of {type(model).__name__} has {len(rows)} steps: a data-flow picture "
                          f"draws at most MAX_ROWS = {MAX_ROWS}; print companion.shapes.trace_flow(model, x) as a "
                          "table instead")
-    values = flow_outputs(model, x) if maps else []
+    values = _run_flow(model, x) if maps else []  # trace_flow above checked both
     row_h = 0.8 if maps else 0.42
     width = 6.4 + (0.95 * maps + 0.6 if maps else 0)
     fig, ax = plt.subplots(figsize=(width, row_h * len(rows) + 0.7))

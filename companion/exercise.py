@@ -32,7 +32,7 @@ class Exercise:
 
     key: str
     question: str
-    expected: Callable[[], Any] | None  # None: not written yet (``make new-exercise`` leaves it so)
+    expected: Callable[[], Any]
     hint: Callable[[Any, Any], str]
     kind: str = "int"
     decimals: int | None = None

@@ -134,3 +134,17 @@ def unprivileged() -> list[str]:
         probe.chmod(0o755)
         shutil.rmtree(probe, ignore_errors=True)
     return prefix
+
+
+@pytest.fixture
+def course(tmp_path) -> Path:
+    """A copy of the course (companion, tools, tests, lessons and the root's settings; no .venv),
+    for tests that run the course's commands on files they may change."""
+    root = Path(__file__).resolve().parents[1]
+    copy = tmp_path / "course"
+    ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
+    for folder in ("companion", "tools", "tests", "notebooks"):
+        shutil.copytree(root / folder, copy / folder, ignore=ignore)
+    for name in ("conftest.py", "constraints.txt", "pyproject.toml"):
+        shutil.copy(root / name, copy / name)
+    return copy

@@ -4,7 +4,6 @@ then the tests. Also: new-exercise's refusals."""
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,16 +14,9 @@ from nbformat.v4 import new_code_cell, new_markdown_cell
 
 from tools import new_exercise as ne
 
-ROOT = Path(__file__).resolve().parents[1]
 
-
-def _copy(tmp_path) -> Path:
-    course = tmp_path / "course"
-    ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
-    for folder in ("companion", "tools", "tests", "notebooks"):
-        shutil.copytree(ROOT / folder, course / folder, ignore=ignore)
-    for name in ("conftest.py", "constraints.txt", "pyproject.toml"):
-        shutil.copy(ROOT / name, course / name)
+def _copy(course) -> Path:
+    """The ``course`` copy, its lessons other than 02 marked fresh for the copy."""
     from tools import notebooks
 
     for path in (course / "notebooks").glob("*.ipynb"):  # the other lessons are not this test's subject:
@@ -41,8 +33,8 @@ def _run(course, *args, timeout=600):
                           timeout=timeout, encoding="utf-8")
 
 
-def test_add_a_cell_and_an_exercise_refresh_and_test(tmp_path):
-    course = _copy(tmp_path)
+def test_add_a_cell_and_an_exercise_refresh_and_test(course):
+    _copy(course)
     lesson = course / "notebooks" / "02_super.ipynb"
     # 1. a new cell, as an instructor adds it in JupyterLab (make lab-course)
     nb = nbformat.read(lesson, as_version=4)
@@ -85,8 +77,8 @@ def test_add_a_cell_and_an_exercise_refresh_and_test(tmp_path):
     assert "failed" not in tested.stdout
 
 
-def test_an_unwritten_exercise_fails_its_tests(tmp_path):
-    course = _copy(tmp_path)
+def test_an_unwritten_exercise_fails_its_tests(course):
+    _copy(course)
     assert _run(course, "tools/tasks.py", "new-exercise", "02", "later", "--kind", "function").returncode == 0
     tested = _run(course, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_exercises.py", "-k", "later")
     assert tested.returncode == 1 and "02.later" in tested.stdout
@@ -99,16 +91,16 @@ def test_an_unwritten_exercise_fails_its_tests(tmp_path):
     (("02", "x", "text"), "kind 'text' must be one of"),
     (("02", "diamond_mro_len"), "already exists"),
 ])
-def test_new_exercise_refuses_what_it_cannot_do(tmp_path, args, message):
-    course = _copy(tmp_path)
+def test_new_exercise_refuses_what_it_cannot_do(course, args, message):
+    _copy(course)
     before = {p: p.read_bytes() for p in (course / "notebooks").glob("*.ipynb")}
     with pytest.raises(ne.ExerciseError, match=message):
         ne.new_exercise(*args, root=course)
     assert before == {p: p.read_bytes() for p in (course / "notebooks").glob("*.ipynb")}
 
 
-def test_a_notebook_that_is_not_json_is_named(tmp_path):
-    course = _copy(tmp_path)
+def test_a_notebook_that_is_not_json_is_named(course):
+    _copy(course)
     lesson = course / "notebooks" / "02_super.ipynb"
     lesson.write_text("<<<<<<< HEAD\n" + lesson.read_text(encoding="utf-8"), encoding="utf-8")
     module = course / "companion" / "exercises" / "lesson_02_super.py"
@@ -118,8 +110,8 @@ def test_a_notebook_that_is_not_json_is_named(tmp_path):
     assert module.read_bytes() == before  # neither file is written
 
 
-def test_the_cells_are_tagged_and_the_solution_collapsed(tmp_path):
-    course = _copy(tmp_path)
+def test_the_cells_are_tagged_and_the_solution_collapsed(course):
+    _copy(course)
     ne.new_exercise("05", "stride_three", root=course)
     cells = json.loads((next((course / "notebooks").glob("05_*.ipynb"))).read_text(encoding="utf-8"))["cells"]
     i = next(i for i, c in enumerate(cells) if c.get("id") == "c05-stride-three")

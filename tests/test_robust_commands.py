@@ -4,27 +4,12 @@ with exit status 1 and `--debug` for the traceback; nothing is written before th
 destination can be written; no file of the user's changes."""
 
 import os
-import shutil
 import stat
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def course(tmp_path):
-    """A copy of the course's commands and lessons (no .venv: the tasks run in this Python)."""
-    course = tmp_path / "course"
-    ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
-    for folder in ("companion", "tools", "notebooks"):
-        shutil.copytree(ROOT / folder, course / folder, ignore=ignore)
-    for name in ("conftest.py", "constraints.txt", "pyproject.toml"):
-        shutil.copy(ROOT / name, course / name)
-    return course
 
 
 def _task(course, *args, prefix=()):

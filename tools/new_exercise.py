@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import re
 from pathlib import Path
 
-from tools.notebooks import ROOT, shown
+from tools.notebooks import ROOT, CourseError, shown, writable_folder, write_text
 
 #: the kinds an exercise can have (companion/exercise.py's KINDS), and what an answer looks like
 ANSWERS = {
@@ -36,7 +35,7 @@ NAME = re.compile(r"[a-z][a-z0-9_]{0,40}")
 SOLUTION_NOTE = "# 参考答案（默认折叠；`make student` 生成的学生版不含它）。verify 在答案正确时什么也不打印"
 
 
-class ExerciseError(ValueError):
+class ExerciseError(CourseError, ValueError):
     """Why an exercise cannot be added (one line for the command line)."""
 
 
@@ -98,15 +97,6 @@ def _insert_entry(text: str, entry: str, where: str) -> str:
     return "".join(lines[:end]) + entry + closing + "".join(lines[end + 1:])
 
 
-def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def new_exercise(number: str, name: str, kind: str = "int", root: Path = ROOT) -> str:
     """Add exercise ``NN.name`` of ``kind`` to lesson ``number``; return what was written."""
     import nbformat
@@ -132,10 +122,8 @@ def new_exercise(number: str, name: str, kind: str = "int", root: Path = ROOT) -
         nb = nbformat.reads(lesson.read_text(encoding="utf-8"), as_version=4)
     except (json.JSONDecodeError, nbformat.reader.NotJSONError, ValueError) as exc:
         raise ExerciseError(f"{shown(lesson)} is not a readable notebook ({exc}); fix it first") from None
-    for path in (lesson, module_path):
-        folder = path.parent
-        if (path.exists() and not os.access(path, os.W_OK)) or not os.access(folder, os.W_OK):
-            raise ExerciseError(f"{shown(path)} cannot be written; check its permissions")
+    for path in (lesson, module_path):  # both folders before either file is written
+        writable_folder(path.parent, f"the folder of {path.name}")
     new_module = _insert_entry(module_text, module_entry(key, kind), shown(module_path))
     exercise, solution = exercise_cells(key, kind)
     ids = {c.get("id") for c in nb.cells}
@@ -148,8 +136,8 @@ def new_exercise(number: str, name: str, kind: str = "int", root: Path = ROOT) -
     last = max((i for i, c in enumerate(nb.cells) if "solution" in c.metadata.get("tags", [])),
                default=len(nb.cells) - 1)
     nb.cells[last + 1:last + 1] = cells
-    _write(module_path, new_module)
-    _write(lesson, nbformat.writes(nb) + "\n")
+    write_text(module_path, new_module)
+    write_text(lesson, nbformat.writes(nb) + "\n")
     code_number = sum(1 for c in nb.cells[: last + 2] if c.cell_type == "code")
     return (f"new-exercise: {key} ({kind}) added:\n"
             f"  {shown(lesson)}: code cells {code_number} (the exercise) and {code_number + 1} (its solution, "

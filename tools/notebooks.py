@@ -517,21 +517,26 @@ def normalise_metadata(nb, renumber: bool = True) -> None:
             cell.metadata.pop("tags", None)
 
 
-def write(nb, path: Path) -> None:
-    """Write ``nb`` atomically: a temporary file beside it, then a rename. A destination that
-    is a folder, or a folder that cannot be written, is a ``CourseError`` before anything is written."""
-    import nbformat
-
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` as UTF-8, atomically: a temporary file beside it, then a
+    rename. A destination that is a folder, or a folder that cannot be written, is a
+    ``CourseError`` before anything is written."""
     if path.is_dir():
-        raise CourseError(f"{shown(path)} is a folder; a notebook cannot be written there")
-    writable_folder(path.parent, "the notebook's folder")
-
+        raise CourseError(f"{shown(path)} is a folder; a file cannot be written there")
+    writable_folder(path.parent, f"the folder of {path.name}")
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(nbformat.writes(nb) + "\n", encoding="utf-8")
+        tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write(nb, path: Path) -> None:
+    """Write notebook ``nb`` to ``path`` atomically (``write_text``)."""
+    import nbformat
+
+    write_text(path, nbformat.writes(nb) + "\n")
 
 
 def normalise_files(paths: list[Path]) -> int:
