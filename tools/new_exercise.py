@@ -19,7 +19,7 @@ import json
 import re
 from pathlib import Path
 
-from tools.notebooks import ROOT, CourseError, shown, writable_folder, write_text
+from tools.notebooks import ROOT, CourseError, atomic_write_text, shown, writable_folder
 
 #: the kinds an exercise can have (companion/exercise.py's KINDS), and what an answer looks like
 ANSWERS = {
@@ -136,8 +136,8 @@ def new_exercise(number: str, name: str, kind: str = "int", root: Path = ROOT) -
     last = max((i for i, c in enumerate(nb.cells) if "solution" in c.metadata.get("tags", [])),
                default=len(nb.cells) - 1)
     nb.cells[last + 1:last + 1] = cells
-    write_text(module_path, new_module)
-    write_text(lesson, nbformat.writes(nb) + "\n")
+    atomic_write_text(module_path, new_module)
+    atomic_write_text(lesson, nbformat.writes(nb) + "\n")
     code_number = sum(1 for c in nb.cells[: last + 2] if c.cell_type == "code")
     return (f"new-exercise: {key} ({kind}) added:\n"
             f"  {shown(lesson)}: code cells {code_number} (the exercise) and {code_number + 1} (its solution, "

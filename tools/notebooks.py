@@ -517,7 +517,7 @@ def normalise_metadata(nb, renumber: bool = True) -> None:
             cell.metadata.pop("tags", None)
 
 
-def write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` as UTF-8, atomically: a temporary file beside it, then a
     rename. A destination that is a folder, or a folder that cannot be written, is a
     ``CourseError`` before anything is written."""
@@ -533,10 +533,10 @@ def write_text(path: Path, text: str) -> None:
 
 
 def write(nb, path: Path) -> None:
-    """Write notebook ``nb`` to ``path`` atomically (``write_text``)."""
+    """Write notebook ``nb`` to ``path`` atomically (``atomic_write_text``)."""
     import nbformat
 
-    write_text(path, nbformat.writes(nb) + "\n")
+    atomic_write_text(path, nbformat.writes(nb) + "\n")
 
 
 def normalise_files(paths: list[Path]) -> int:
