@@ -21,6 +21,7 @@ from matplotlib.collections import PatchCollection
 from matplotlib.patches import FancyBboxPatch, Patch, Rectangle
 from torch import nn
 
+from . import _validate as v
 from .shapes import _check_int, conv_output_size, pool_output_size, trace_flow, window_cells
 
 __all__ = [
@@ -64,6 +65,8 @@ def output_size_or_reason(size: int, kernel_size: int, stride: int = 1, padding:
     for name, value, low in (("size", size, 1), ("kernel_size", kernel_size, 1), ("stride", stride, 1),
                              ("padding", padding, 0), ("dilation", dilation, 1)):
         _check_int(name, value, low)
+    v.boolean("pool", pool)
+    v.boolean("ceil_mode", ceil_mode)
     if ceil_mode and not pool:
         raise ValueError("ceil_mode exists for pooling only")
     try:
@@ -420,6 +423,9 @@ class GradNode:
     depth: int
     inputs: tuple[int, ...]
     leaf: bool = False
+
+    def __post_init__(self) -> None:
+        v.boolean("leaf", self.leaf)
 
 
 def autograd_graph(output: torch.Tensor, names: dict[str, torch.Tensor] | None = None) -> list[GradNode]:

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
 
+from . import _validate
+
 __all__ = ["pinned_versions", "version_mismatches", "venv_python", "report", "main"]
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -189,6 +191,7 @@ def _sample() -> str:
 def report(check_network: bool = True, root: Path | None = None) -> tuple[str, int]:
     """The doctor's text and the number of warnings in it. ``root`` is the checkout whose
     constraints.txt and .venv are compared (default: the one companion was imported from)."""
+    _validate.boolean("check_network", check_network)
     root = root or ROOT
     from .cache import cache_dir
     from .device import DEFAULT, ENV

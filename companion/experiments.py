@@ -41,6 +41,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from . import _validate
 from .cache import cache_dir, content_digest
 from .checkpoint import load_checkpoint, save_checkpoint
 from .evaluate import prepare_images
@@ -87,6 +88,10 @@ class Variant:
     relu: bool = True
     width: int = 128
     pooled: bool = True
+
+    def __post_init__(self) -> None:
+        _validate.boolean("relu", self.relu)
+        _validate.boolean("pooled", self.pooled)
 
 
 VARIANTS: dict[str, Variant] = {

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import _validate
 from .cache import MAX_DOWNLOAD_SECONDS, cache_dir
 from .files import remove_stale
 from .idx import _read_bytes, read_idx, write_idx  # noqa: F401 - part of this module's interface
@@ -326,6 +327,7 @@ def load_digits(data: str | os.PathLike = "auto", *, timeout: float = 60.0, verb
     Missing files and failed downloads make ``'auto'`` fall back; files that exist but are
     corrupt always raise ``ValueError`` naming the file.
     """
+    _validate.boolean("verbose", verbose)
     if not isinstance(data, (str, os.PathLike)):
         raise ValueError(f"data={data!r} must be one of {list(SOURCES)} or a folder path")
     if isinstance(data, os.PathLike) or data not in SOURCES:

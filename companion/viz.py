@@ -314,6 +314,7 @@ def show_panels(
     brightness means the same value in every panel; returns the figure. ``label`` names the
     colorbar; ``symmetric`` centres the scale on zero; NaN cells are left blank and do not count
     towards the scale."""
+    v.boolean("symmetric", symmetric)
     imgs = [torch.as_tensor(im).detach().float().cpu().squeeze() for im in images]
     if not imgs:
         raise ValueError("images is empty: need at least one 2-D image")

@@ -158,19 +158,7 @@ def _calls(tmp):
 #: parameters in modules that other parts of issue 23 are rewriting; they do not refuse a
 #: non-bool yet. Strict: once one does, its mark must go.
 NOT_YET = {
-    "diagrams.output_size_or_reason(pool)": "diagrams.py",
-    "diagrams.output_size_or_reason(ceil_mode)": "diagrams.py: pool_output_size refuses it, but the refusal "
-                                                 "comes back as a reason",
-    "diagrams.draw_sliding_window(pool)": "diagrams.py",
-    "diagrams.draw_sliding_window(ceil_mode)": "diagrams.py",
-    "diagrams.GradNode(leaf)": "diagrams.py",
-    "doctor.report(check_network)": "doctor.py",
-    "experiments.Variant(relu)": "experiments.py",
-    "experiments.Variant(pooled)": "experiments.py",
-    "explorers.pool_report(ceil_mode)": "explorers.py: torch's TypeError does not show the value",
     "explorers.pool_explorer(ceil_mode)": "explorers.py: a ValueError",
-    "mnist.load_digits(verbose)": "mnist.py",
-    "viz.show_panels(symmetric)": "viz.py: show_panels does not check it yet",
 }
 
 
