@@ -186,3 +186,60 @@ def test_the_channel_dropout_rule_is_what_torch_computes_with_its_own_mask():
         channel_dropout_rule(torch.ones(2, 3, 4), torch.ones(3, 2, dtype=torch.bool), 0.5)
     with pytest.raises(ValueError, match="p=1"):
         channel_dropout_rule(torch.ones(2, 3, 4), torch.ones(2, 3, dtype=torch.bool), 1)
+
+
+def _linear(x, weight, bias):
+    y = x @ weight.T
+    return y if bias is None else y + bias
+
+
+def _log_softmax(z, dim):
+    m = z.amax(dim=dim, keepdim=True)
+    return z - m - (z - m).exp().sum(dim=dim, keepdim=True).log()
+
+
+def test_the_linear_exercise_accepts_x_at_w_t_plus_b_and_catches_a_missing_bias():
+    import torch
+    from torch.nn import functional as F
+
+    assert evaluate("07.linear", _linear)[0] == "correct"
+    status, message = evaluate("07.linear", lambda x, w, b: x @ w.T + b)  # forgets that bias may be None
+    assert status == "wrong" and "bias=None" in message and "TypeError" in message
+    assert "None" in message.split("提示：")[1]
+    for cheat, name in [(lambda x, w, b: F.linear(x, w, b), "F.linear"),
+                        (lambda x, w, b: torch.nn.functional.linear(x, w, b), "F.linear"),
+                        (lambda x, w, b: torch.addmm(b, x, w.T), "torch.addmm"),
+                        (lambda x, w, b: b.addmm(x, w.T), "Tensor.addmm")]:
+        status, message = evaluate("07.linear", cheat)
+        assert status == "wrong" and name in message and "亲手写出" in message
+    cases = EXERCISES["07.linear"].cases()
+    assert any(args[2] is None for _, args in cases) and any(args[0].dim() != 2 for _, args in cases)
+    assert any(n % 2 for _, args in cases for n in args[0].shape)  # odd sizes
+
+
+def test_the_log_softmax_exercise_needs_the_stable_formula_and_says_why_the_naive_one_fails():
+    import torch
+
+    assert evaluate("08.log_softmax", _log_softmax)[0] == "correct"
+    for naive in [lambda z, dim: (z.exp() / z.exp().sum(dim=dim, keepdim=True)).log(),
+                  lambda z, dim: z - z.exp().sum(dim=dim, keepdim=True).log()]:
+        status, message = evaluate("08.log_softmax", naive)
+        assert status == "wrong" and "1000" in message and "上溢" in message.split("提示：")[1]
+    status, message = evaluate("08.log_softmax", lambda z, dim: _log_softmax(z, 1))  # ignores dim
+    assert status == "wrong" and "dim=0" in message and "keepdim" in message.split("提示：")[1]
+    for cheat, name in [(lambda z, dim: z.log_softmax(dim), "Tensor.log_softmax"),
+                        (lambda z, dim: torch.log_softmax(z, dim), "torch.log_softmax"),
+                        (lambda z, dim: z.softmax(dim).log(), "Tensor.softmax"),
+                        (lambda z, dim: z - torch.logsumexp(z, dim, keepdim=True), "torch.logsumexp")]:
+        status, message = evaluate("08.log_softmax", cheat)
+        assert status == "wrong" and name in message and "亲手写出" in message
+    big = [args[0] for _, args in EXERCISES["08.log_softmax"].cases() if args[0].abs().min() > 900]
+    assert len(big) == 2 and all(torch.isinf(b.exp()).any() or (b.exp() == 0).all() for b in big)
+
+
+def test_the_predict_exercises_of_lessons_07_and_08():
+    assert evaluate("07.predict_shape", (2, 3, 5))[0] == "correct"
+    assert evaluate("07.predict_shape", (2, 5))[0] == "wrong"
+    assert evaluate("07.predict_raises", True)[0] == "correct"  # (1, 64, 12, 12) is not flattened
+    assert evaluate("08.predict_nll_logits", -5.0)[0] == "correct"
+    assert evaluate("08.predict_nll_logits", 5.0)[0] == "wrong"  # NLLLoss takes the column as it is, negated

@@ -9,6 +9,47 @@ from ..exercise import Exercise, generic
 
 __all__ = ["EXERCISES"]
 
+F = nn.functional
+
+
+def _large_logits() -> torch.Tensor:
+    """Logits near 1000: exp of them overflows float32 (its largest value is about 3.4e38)."""
+    g = torch.Generator().manual_seed(80)
+    return torch.randn(2, 9, generator=g) * 3 + 1000
+
+
+def _log_softmax_cases() -> list[tuple[str, tuple]]:
+    """Seeded random ``(z, dim)``: odd sizes, every dim, large logits where exp overflows."""
+    g = torch.Generator().manual_seed(8)
+    cases = [(f"z 形状 {shape}，dim={dim}", (torch.randn(shape, generator=g) * 3, dim))
+             for shape, dim in [((4, 10), 1), ((1, 3), -1), ((6, 3), 0), ((3, 5, 7), -1), ((3, 5, 7), 1)]]
+    cases.append(("z 形状 (2, 9)、数值约为 1000 的大 logits，dim=1", (_large_logits(), 1)))
+    cases.append(("z 形状 (2, 9)、数值约为 −1000 的 logits，dim=1", (-_large_logits(), 1)))
+    return cases
+
+
+def _log_softmax_forbidden() -> dict:
+    return {"F.log_softmax": F.log_softmax, "torch.log_softmax": torch.log_softmax,
+            "Tensor.log_softmax": torch.Tensor.log_softmax, "F.softmax": F.softmax, "torch.softmax": torch.softmax,
+            "Tensor.softmax": torch.Tensor.softmax, "torch.logsumexp": torch.logsumexp,
+            "Tensor.logsumexp": torch.Tensor.logsumexp, "torch.special.log_softmax": torch.special.log_softmax}
+
+
+def _log_softmax_hint(answer, expected) -> str:
+    def finite(z: torch.Tensor) -> bool:
+        try:
+            out = answer(z, 1)
+        except Exception:  # noqa: BLE001 - the verdict already names the error; the hint only looks for overflow
+            return True
+        return not isinstance(out, torch.Tensor) or bool(torch.isfinite(out).all())
+
+    if not (finite(_large_logits()) and finite(-_large_logits())):
+        return ("在数值约为 ±1000 的 logits 上，你的函数给出了 inf 或 nan：exp(1000) 超出了 float32 能表示的范围"
+                "（上溢成 inf，inf / inf 就是 nan），exp(−1000) 则下溢成 0，取对数得 −inf。"
+                "回到第 2 节：先做什么，才能让 exp 的自变量都不大于 0、而且最大的那个恰好是 0？")
+    return ("第 2 节的一维写法是出发点：把最大值和求和都改成沿 dim 计算，并保留那一维（keepdim=True），"
+            "减法才能广播回原来的形状。")
+
 
 EXERCISES: list[Exercise] = [
     Exercise(
@@ -20,10 +61,13 @@ EXERCISES: list[Exercise] = [
         decimals=4,
     ),
     Exercise(
-        "08.relu_zeros",
-        "torch.relu(torch.arange(-3.0, 4.0)) 的结果里有几个 0？",
-        lambda: int((torch.relu(torch.arange(-3.0, 4.0)) == 0).sum()),
-        generic("先写出 arange 给出的所有数（不含终点），再数哪些会被 ReLU 变成 0——别漏了 0 本身。"),
+        "08.predict_nll_logits",
+        "先别运行，预测 F.nll_loss(torch.tensor([[0.0, 5.0]]), torch.tensor([1])) 的值"
+        "（这是把 logits 直接交给 NLLLoss 的错误搭配；保留一位小数）。",
+        lambda: F.nll_loss(torch.tensor([[0.0, 5.0]]), torch.tensor([1])).item(),
+        generic("NLLLoss 不做 softmax，也不取对数：它只取出每个样本正确类别那一列的数，加负号，再对样本求平均。"),
+        kind="float",
+        decimals=1,
     ),
     Exercise(
         "08.underflow_gap",
@@ -35,5 +79,17 @@ EXERCISES: list[Exercise] = [
         ),
         generic("softmax 的第 0 项约等于 exp(−g)；float32 最小的次正规数是 2 的 −149 次方，"
                  "比它一半还小的数会被舍入成 0。也可以写个循环直接试。"),
+    ),
+    Exercise(
+        "08.log_softmax",
+        "写出函数 log_softmax(z, dim)：沿第 dim 维计算 log softmax，结果与 F.log_softmax(z, dim=dim) 相同，"
+        "z 的数值很大（例如 1000 上下）时也要给出有限的正确结果。"
+        "不许调用 torch 自己的 log_softmax、softmax 或 logsumexp。",
+        lambda: F.log_softmax,
+        _log_softmax_hint,
+        kind="function",
+        cases=_log_softmax_cases,
+        forbidden=_log_softmax_forbidden,
+        tolerance=1e-5,
     ),
 ]
