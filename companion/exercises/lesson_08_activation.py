@@ -47,7 +47,7 @@ def _log_softmax_hint(answer, expected) -> str:
         return ("在数值约为 ±1000 的 logits 上，你的函数给出了 inf 或 nan：exp(1000) 超出了 float32 能表示的范围"
                 "（上溢成 inf，inf / inf 就是 nan），exp(−1000) 则下溢成 0，取对数得 −inf。"
                 "回到第 2 节：先做什么，才能让 exp 的自变量都不大于 0、而且最大的那个恰好是 0？")
-    return ("第 2 节的一维写法是出发点：把最大值和求和都改成沿 dim 计算，并保留那一维（keepdim=True），"
+    return ("第 2 节的稳定写法是出发点：最大值和求和都沿 dim 计算，并保留那一维（keepdim=True），"
             "减法才能广播回原来的形状。")
 
 
