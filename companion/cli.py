@@ -48,7 +48,7 @@ Where the digits come from (--data):
           fresh download (torchvision), else the 5,000-digit sample that ships with the
           course; one line says which was used and why
   mnist   full MNIST only (folder, cache or download); fails instead of falling back
-  sample  the embedded sample: 4,000 digits to train on, 1,000 to test on
+  sample  the embedded sample: 3,500 digits to train on, 1,000 to test on
   PATH    a folder with the four MNIST files (train-images-idx3-ubyte, …), raw or .gz
 
 After every epoch it prints the training loss and the accuracy on the test digits. The saved

@@ -3,11 +3,16 @@ runs that change one thing of its fully connected part at a time.
 
 ``course_network()`` trains the note's network (dropout corrected) on the sample exactly as
 lesson 09 does. ``controlled_runs()`` freezes its convolutions, computes their feature maps
-once, and trains a fresh head (fc1 → ReLU → fc2, with the note's dropout) on 2,000 training
-digits for a few epochs, once per variant and seed: the baseline, and one change each (no
-dropout, no ReLU, a narrow fc1, no pooling). Every variant sees the same digits, the same
-budget and the same seeds, so a difference between them is the change's effect, up to the
-seed-to-seed spread that ``summary`` reports.
+once, and trains a fresh head (fc1 → ReLU → fc2, with the note's dropout) on ``TRAIN_DIGITS``
+training digits for a few epochs, once per variant and seed: the baseline, and one change each
+(no dropout, no dropout1, no dropout2, no ReLU, a narrow fc1, a narrow fc1 without dropout2, no
+pooling). Every variant sees the same digits, the same budget and the same seeds, so a
+difference between them is the change's effect, up to the seed-to-seed spread that ``summary``
+reports, and for these frozen convolutions only: they were trained with pooling and with
+dropout off.
+
+Both the course network's history and every run are measured on the sample's validation
+split; nothing here reads its test split, which lesson 10 uses once, for the final number.
 
 Training takes about half a minute on two cores, and lesson 10, the claims ledger and the tests
 all ask for the same numbers, so both results are kept in the course cache, keyed by
@@ -63,7 +68,7 @@ except ImportError:
     msvcrt = None  # type: ignore[assignment]
 
 T = TypeVar("T")
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 #: the most seconds a computation waits for another process computing the same results
 LOCK_WAIT = 900.0
 #: set (to anything) to wait for another process without saying so on stderr: the notebook
@@ -74,7 +79,7 @@ _MSVCRT_BYTE = 1 << 30
 _RUNS_FORMAT = "digit-course-controlled-runs"
 #: the cache folders whose lock this thread holds
 _HELD = threading.local()
-TRAIN_DIGITS = 1000  # of the sample's 4,000 training digits: few enough to overfit, and quick
+TRAIN_DIGITS = 1000  # of the sample's 3,500 training digits: few enough to overfit, and quick
 HEAD_EPOCHS = 4
 SEEDS = (0, 1, 2)
 
@@ -96,23 +101,27 @@ class Variant:
 
 VARIANTS: dict[str, Variant] = {
     "baseline": Variant("笔记的全连接部分"),
-    "no_dropout": Variant("去掉 dropout", dropout=(0.0, 0.0)),
+    "no_dropout": Variant("去掉两个 dropout", dropout=(0.0, 0.0)),
+    "no_dropout1": Variant("只去掉 dropout1", dropout=(0.0, 0.5)),
+    "no_dropout2": Variant("只去掉 dropout2", dropout=(0.25, 0.0)),
     "no_relu": Variant("去掉 fc1 后的 ReLU", relu=False),
     "narrow": Variant("fc1 只有 32 个输出", width=32),
+    "narrow_no_dropout2": Variant("32 个输出、去掉 dropout2", dropout=(0.25, 0.0), width=32),
     "no_pool": Variant("去掉最大池化", pooled=False),
 }
 
 
 @dataclass(frozen=True)
 class Run:
-    """What one variant reached with one seed (losses are mean NLL, accuracies fractions)."""
+    """What one variant reached with one seed, on its training digits and on the sample's
+    validation split (losses are mean NLL, accuracies fractions). The test split is not used."""
 
     variant: str
     seed: int
     train_loss: float
     train_acc: float
-    test_loss: float
-    test_acc: float
+    val_loss: float
+    val_acc: float
     params: int
     seconds: float
 
@@ -362,7 +371,7 @@ def _read_network(path: Path) -> tuple[DigitRecognizer, History]:
         raise _Damaged("its weights or history differ from the digest stored with them")
     acc = ckpt.history.test_acc
     if not acc or not all(math.isfinite(a) and 0 <= a <= 1 for a in acc):
-        raise _Damaged(f"its history holds no test accuracies in [0, 1] ({acc!r:.60})")
+        raise _Damaged(f"its history holds no validation accuracies in [0, 1] ({acc!r:.60})")
     return ckpt.model, ckpt.history
 
 
@@ -371,10 +380,10 @@ def _train_network() -> tuple[DigitRecognizer, History]:
     from .train import fit
 
     x, y = load_sample("train")
-    xt, yt = load_sample("test")
+    xv, yv = load_sample("val")  # the history is measured on the validation split, never the test split
     model = make_model("fixed", seed=0)
     # float32 everywhere (amp=False): the same numbers whether or not this CPU has bf16 units
-    history = fit(model, x, y, xt, yt, recipe=COURSE, epochs=SAMPLE_EPOCHS, seed=0, device="cpu", progress=False,
+    history = fit(model, x, y, xv, yv, recipe=COURSE, epochs=SAMPLE_EPOCHS, seed=0, device="cpu", progress=False,
                   amp=False)
     return model.eval(), history
 
@@ -386,7 +395,9 @@ def _write_network(path: Path, trained: tuple[DigitRecognizer, History]) -> None
 
 def course_network() -> tuple[DigitRecognizer, History]:
     """The 'fixed' network trained with the course recipe on the sample, seed 0, on the CPU in
-    float32: what lesson 09 trains. Returned in eval mode with its training history.
+    float32: what lesson 09 trains. Returned in eval mode with its training history, whose
+    ``test_loss``/``test_acc`` were measured on the sample's 500 validation digits (the test
+    split is never read here: evaluate it once, at the end).
 
     Kept in the course cache with a digest of its weights and history; a cached file that is
     damaged or differs from its digest is trained again (saying so on stderr)."""
@@ -419,7 +430,11 @@ def _metrics(head: nn.Module, f: torch.Tensor, y: torch.Tensor) -> tuple[float, 
     return F.nll_loss(out, y).item(), (out.argmax(1) == y).float().mean().item()
 
 
-def _train_head(v: Variant, seed: int, f: torch.Tensor, y: torch.Tensor, ft: torch.Tensor, yt: torch.Tensor) -> Run:
+def _train_head(v: Variant, seed: int, f: torch.Tensor, y: torch.Tensor, fv: torch.Tensor, yv: torch.Tensor) -> Run:
+    """Train one head of variant ``v`` on the feature maps ``f`` (labels ``y``) and measure it
+    on the validation feature maps ``fv`` (labels ``yv``). Every variant gets the same data,
+    the same ``HEAD_EPOCHS`` epochs of batches of 128, the same AdamW and cosine schedule; the
+    seed fixes the initial weights, the order of the batches and the dropout masks."""
     torch.manual_seed(seed)  # the head's initial weights and its dropout masks
     head = _Head(v, f[0].numel())
     gen = torch.Generator().manual_seed(seed)
@@ -440,9 +455,9 @@ def _train_head(v: Variant, seed: int, f: torch.Tensor, y: torch.Tensor, ft: tor
             sched.step()
     seconds = time.perf_counter() - start
     train_loss, train_acc = _metrics(head, f, y)
-    test_loss, test_acc = _metrics(head, ft, yt)
+    val_loss, val_acc = _metrics(head, fv, yv)
     params = sum(p.numel() for p in head.parameters())
-    return Run(next(k for k, w in VARIANTS.items() if w == v), seed, train_loss, train_acc, test_loss, test_acc,
+    return Run(next(k for k, w in VARIANTS.items() if w == v), seed, train_loss, train_acc, val_loss, val_acc,
                params, seconds)
 
 
@@ -482,7 +497,7 @@ def _check_run(r: object, where: str) -> Run:
     if r["params"] != _head_params(VARIANTS[r["variant"]]):
         raise _Damaged(f"{where}: params={r['params']} but the {r['variant']} head has "
                        f"{_head_params(VARIANTS[r['variant']])}")
-    for name in ("train_loss", "train_acc", "test_loss", "test_acc", "seconds"):
+    for name in ("train_loss", "train_acc", "val_loss", "val_acc", "seconds"):
         value = r[name]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
             raise _Damaged(f"{where}: {name}={value!r} is not a finite number >= 0")
@@ -528,21 +543,22 @@ def _compute_runs() -> list[Run]:
 
     model, _ = course_network()
     x, y = load_sample("train")
-    xt, yt = load_sample("test")
+    xv, yv = load_sample("val")  # every comparison is made here; the test split stays unread
     x, y = x[:TRAIN_DIGITS], y[:TRAIN_DIGITS]
     runs = []
     for pooled in (True, False):
-        f, ft = _maps(model, x, pooled), _maps(model, xt, pooled)
+        f, fv = _maps(model, x, pooled), _maps(model, xv, pooled)
         for v in VARIANTS.values():
             if v.pooled == pooled:
-                runs += [_train_head(v, seed, f, y, ft, yt) for seed in SEEDS]
+                runs += [_train_head(v, seed, f, y, fv, yv) for seed in SEEDS]
     return runs
 
 
 def controlled_runs() -> list[Run]:
     """Every variant of ``VARIANTS`` with every seed of ``SEEDS``, on the frozen convolutions of
-    ``course_network()``: ``TRAIN_DIGITS`` training digits, the sample's 1,000 test digits,
-    ``HEAD_EPOCHS`` epochs of AdamW (lr 2e-3, cosine), batches of 128.
+    ``course_network()``: ``TRAIN_DIGITS`` training digits, measured on the sample's 500
+    validation digits (never on its test digits), ``HEAD_EPOCHS`` epochs of AdamW (lr 2e-3,
+    cosine), batches of 128.
 
     Kept in the course cache with a digest; a cached file that is damaged, lacks a run or a
     field, or differs from its digest is computed again (saying so on stderr). A complete
@@ -552,18 +568,20 @@ def controlled_runs() -> list[Run]:
 
 
 def summary(runs: list[Run]) -> dict[str, dict[str, float]]:
-    """Per variant: the mean over seeds of each measure, and its spread (max − min) over seeds,
-    as ``{variant: {"test_acc": …, "test_acc_spread": …, "gap": …, …}}``; ``gap`` is
-    test loss − train loss, the usual sign of overfitting."""
+    """Per variant: the mean over seeds of each measure, its smallest and largest value and
+    their difference (the spread), as ``{variant: {"val_acc": …, "val_acc_min": …,
+    "val_acc_max": …, "val_acc_spread": …, "gap": …, …}}``; ``gap`` is validation loss −
+    train loss, the generalisation gap."""
     out: dict[str, dict[str, float]] = {}
     for name in VARIANTS:
         mine = [r for r in runs if r.variant == name]
         if not mine:
             continue
         row: dict[str, float] = {"params": float(mine[0].params), "seeds": float(len(mine))}
-        for measure in ("train_loss", "train_acc", "test_loss", "test_acc", "gap"):
-            vals = [r.test_loss - r.train_loss if measure == "gap" else getattr(r, measure) for r in mine]
+        for measure in ("train_loss", "train_acc", "val_loss", "val_acc", "gap"):
+            vals = [r.val_loss - r.train_loss if measure == "gap" else getattr(r, measure) for r in mine]
             row[measure] = sum(vals) / len(vals)
+            row[f"{measure}_min"], row[f"{measure}_max"] = min(vals), max(vals)
             row[f"{measure}_spread"] = max(vals) - min(vals)
         out[name] = row
     return out

@@ -16,7 +16,9 @@ class History:
     ``epoch`` may be fractional when evaluating several times per epoch; ``seconds`` is the
     training time so far, evaluation excluded; ``train_loss`` is the mean training loss (with
     the recipe's label smoothing) over the steps since the previous evaluation; ``test_loss``
-    is the plain NLL; ``lr`` is the learning rate of the last step.
+    is the plain NLL, and ``test_acc`` the accuracy, on the held-out digits ``fit`` was given
+    (a validation split while choosing, the test split only for a final number); ``lr`` is
+    the learning rate of the last step.
     """
 
     epoch: list[float] = field(default_factory=list)

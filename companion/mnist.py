@@ -309,7 +309,8 @@ def download(timeout: float = 60.0, folder: str | os.PathLike | None = None) -> 
 def _sample(reason: str | None) -> Digits:
     x_train, y_train = load_sample("train")
     x_test, y_test = load_sample("test")
-    text = "embedded 5,000-digit sample (4,000 train / 1,000 test; all from MNIST's training set)"
+    text = ("embedded 5,000-digit sample (3,500 train / 1,000 test, 500 more set aside for validation; "
+            "all from MNIST's training set)")
     if reason:
         text += f" — {reason}"
     return Digits(x_train, y_train, x_test, y_test, "sample", text)

@@ -127,8 +127,8 @@ COURSE = Recipe("course", optimizer="adamw", lr=4e-3, batch_size=64, epochs=0.5,
 #: pytorch/examples' mnist recipe: Adadelta lr 1.0, StepLR(step 1, gamma 0.7), batch 64, 14 epochs
 EXAMPLES = Recipe("examples", optimizer="adadelta", lr=1.0, batch_size=64, epochs=14, schedule="step", gamma=0.7)
 RECIPES = {r.name: r for r in (COURSE, EXAMPLES)}
-#: first-stage epochs on the embedded sample: its 4,000 training digits are 15× fewer than MNIST's
-#: 60,000, so a pass over them is 15× shorter and the sample takes more passes
+#: first-stage epochs on the embedded sample: its 3,500 training digits are about 17× fewer than MNIST's
+#: 60,000, so a pass over them is about 17× shorter and the sample takes more passes
 SAMPLE_EPOCHS = 3
 
 

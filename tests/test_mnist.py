@@ -151,7 +151,7 @@ def test_auto_falls_back_to_the_sample_in_one_line(offline, capsys):
     calls = offline
     d = mnist.load_digits("auto")
     assert d.source == "sample" and len(calls) == 1
-    assert d.x_train.shape == (4000, 1, 28, 28) and d.x_test.shape == (1000, 1, 28, 28)
+    assert d.x_train.shape == (3500, 1, 28, 28) and d.x_test.shape == (1000, 1, 28, 28)
     (line,) = capsys.readouterr().out.strip().splitlines()
     assert line.startswith("data: embedded 5,000-digit sample")
     assert "COURSE_MNIST_DIR is not set" in line and "download failed (<urlopen error offline>)" in line

@@ -179,7 +179,7 @@ RUN_DAMAGES = {
                           "missing no_relu seed 0, no_relu seed 1, no_relu seed 2"),
     "no runs": (lambda runs: [], "missing baseline seed 0"),
     "a run twice": (lambda runs: runs[:-1] + [runs[0]], "more than once: baseline seed 0"),
-    "a field missing": (_edit(4, test_acc=DROP), "run 4 lacks test_acc"),
+    "a field missing": (_edit(4, val_acc=DROP), "run 4 lacks val_acc"),
     "a field more": (_edit(2, note="x"), "run 2 lacks nothing and has unexpected note"),
     "an unknown variant": (_edit(0, variant="wide"), "variant 'wide'"),
     "a variant that is not a name": (_edit(0, variant=["baseline"]), "variant \\['baseline'\\]"),
@@ -187,10 +187,10 @@ RUN_DAMAGES = {
     "a seed that is text": (_edit(1, seed="1"), "seed='1' is not an integer"),
     "a seed that is a bool": (_edit(1, seed=True), "seed=True is not an integer"),
     "params of another head": (_edit(3, params=10), "run 3: params=10 but the no_dropout head has 1181066"),
-    "an accuracy above 1": (_edit(5, test_acc=1.5), "test_acc=1.5 is not a fraction"),
+    "an accuracy above 1": (_edit(5, val_acc=1.5), "val_acc=1.5 is not a fraction"),
     "a negative loss": (_edit(6, train_loss=-0.1), "train_loss=-0.1 is not a finite number"),
-    "a loss that is NaN": (_edit(7, test_loss=math.nan), "test_loss=nan"),
-    "a loss that is text": (_edit(7, test_loss="0.3"), "test_loss='0.3'"),
+    "a loss that is NaN": (_edit(7, val_loss=math.nan), "val_loss=nan"),
+    "a loss that is text": (_edit(7, val_loss="0.3"), "val_loss='0.3'"),
     "a run that is a list": (lambda runs: [list(runs[0].values())] + runs[1:], "run 0 is a list, not a run"),
 }
 
@@ -235,7 +235,7 @@ def test_a_value_changed_by_hand_differs_from_the_digest(experiments_cache, monk
     folder, runs = experiments_cache
     stored = _stored(folder)
     digest = json.loads((folder / "controlled_runs.json").read_text(encoding="utf-8"))["sha256"]
-    stored[0]["test_acc"] = 0.95  # in range, every field there: only the digest can tell
+    stored[0]["val_acc"] = 0.95  # in range, every field there: only the digest can tell
     _store(folder / "controlled_runs.json", stored, digest=digest)
     monkeypatch.setattr(experiments, "_compute_runs", lambda: runs)
     assert experiments.controlled_runs() == runs
@@ -254,7 +254,7 @@ def _quick_network():
     ("no digest", "it carries no digest"),
     ("weights changed", "differ from the digest stored with them"),
     ("history changed", "differ from the digest stored with them"),
-    ("accuracy out of range", "no test accuracies in [0, 1]"),
+    ("accuracy out of range", "no validation accuracies in [0, 1]"),
 ])
 def test_a_cached_network_that_is_damaged_is_trained_again(damage, words, experiments_cache, monkeypatch, capfd):
     from companion.checkpoint import save_checkpoint

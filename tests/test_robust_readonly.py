@@ -56,7 +56,7 @@ model, history = experiments.course_network()
 x, y = load_sample("test")
 digits = mnist.load_digits("mnist", verbose=False)
 print(json.dumps({"runs": len(runs), "acc": history.test_acc[-1], "test": len(y), "mnist": len(digits.y_train),
-                  "first": [runs[0].variant, runs[0].test_acc]}))
+                  "first": [runs[0].variant, runs[0].val_acc]}))
 """
 
 
@@ -92,7 +92,7 @@ def test_a_complete_read_only_cache_is_read_without_a_lock_or_a_word(unprivilege
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""  # no PermissionError, no message: nothing needed writing
     assert json.loads(proc.stdout) == {"runs": len(runs), "acc": 0.9, "test": 1000, "mnist": 12,
-                                       "first": [runs[0].variant, runs[0].test_acc]}
+                                       "first": [runs[0].variant, runs[0].val_acc]}
     assert _tree(cache) == before  # not a byte written, no .lock made
 
 

@@ -18,10 +18,12 @@ def tmp_cache(tmp_path, monkeypatch):
 
 def test_sample_is_real_stratified_and_deterministic(tmp_cache):
     x_tr, y_tr = load_sample("train")
+    x_va, y_va = load_sample("val")
     x_te, y_te = load_sample("test")
-    assert x_tr.shape == (4000, 1, 28, 28) and x_te.shape == (1000, 1, 28, 28)
+    assert x_tr.shape == (3500, 1, 28, 28) and x_va.shape == (500, 1, 28, 28) and x_te.shape == (1000, 1, 28, 28)
     assert x_tr.dtype == torch.float32 and y_tr.dtype == torch.int64
-    assert torch.bincount(y_tr).tolist() == [400] * 10
+    assert torch.bincount(y_tr).tolist() == [350] * 10
+    assert torch.bincount(y_va).tolist() == [50] * 10
     assert torch.bincount(y_te).tolist() == [100] * 10
     assert 0.0 == x_tr.min() and x_tr.max() == 1.0
     # real digits: ink mean close to MNIST's, and mostly background
@@ -33,8 +35,23 @@ def test_sample_is_real_stratified_and_deterministic(tmp_cache):
     assert x_all.shape[0] == 5000
     flat_tr = {bytes(v) for v in (x_tr * 255).round().to(torch.uint8).flatten(1).numpy()}
     flat_te = [bytes(v) for v in (x_te * 255).round().to(torch.uint8).flatten(1).numpy()]
+    flat_va = [bytes(v) for v in (x_va * 255).round().to(torch.uint8).flatten(1).numpy()]
     assert sum(v in flat_tr for v in flat_te) < 5  # MNIST has a handful of exact duplicates at most
+    assert sum(v in flat_tr for v in flat_va) < 5 and sum(v in set(flat_te) for v in flat_va) < 5
 
+
+def test_the_validation_split_leaves_the_test_split_as_it_was():
+    """Setting validation digits aside changes neither the test digits nor their order, and
+    the training digits keep their order: lessons that show test digits show the same ones."""
+    labels = np.repeat(np.arange(10), 500)
+    _, _, test_a = sample._split_indices(labels, 100, 0, 50)
+    _, _, test_b = sample._split_indices(labels, 100, 0, 10)
+    train_a, val_a, _ = sample._split_indices(labels, 100, 0, 50)
+    train_b, val_b, _ = sample._split_indices(labels, 100, 0, 10)
+    assert np.array_equal(test_a, test_b)
+    assert set(train_a) | set(val_a) == set(train_b) | set(val_b)
+    assert list(train_a) == [i for i in train_b if i in set(train_a)]  # a subsequence, same order
+    assert not set(train_a) & set(val_a) and not set(val_a) & set(test_a)
 
 def test_cache_is_written_once_and_reused(tmp_cache, monkeypatch):
     load_sample("all")
@@ -91,6 +108,9 @@ def test_bad_arguments():
         load_sample("valid")
     with pytest.raises(ValueError, match="test_per_class=0"):
         load_sample("train", test_per_class=0)
+    for bad in (0, 400, True, 2.5):
+        with pytest.raises(ValueError, match=f"val_per_class={bad!r} must be an integer in 1..399"):
+            load_sample("val", val_per_class=bad)
     for seed in (-1, "abc", 1.5, True, None):
         with pytest.raises(ValueError, match=f"seed={seed!r} must be an integer >= 0"):
             load_sample("test", seed=seed)

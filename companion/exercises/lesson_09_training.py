@@ -18,9 +18,9 @@ def _feature_bytes_per_image() -> int:
 EXERCISES: list[Exercise] = [
     Exercise(
         "09.steps_per_epoch",
-        "用 4,000 张训练图、batch_size=128 训练一轮（最后一个不满的批次也算一步），优化器一共走多少步？",
-        lambda: len(torch.arange(4000).split(128)),
-        generic("每一步处理一个批次；4000 除以 128 除不尽时，剩下的图单独组成最后一批。"),
+        "用 3,500 张训练图、batch_size=128 训练一轮（最后一个不满的批次也算一步），优化器一共走多少步？",
+        lambda: len(torch.arange(3500).split(128)),
+        generic("每一步处理一个批次；3500 除以 128 除不尽时，剩下的图单独组成最后一批。"),
     ),
     Exercise(
         "09.min_smoothed_loss",
@@ -42,9 +42,9 @@ EXERCISES: list[Exercise] = [
     ),
     Exercise(
         "09.feature_cache_mb",
-        "第二阶段把每张训练图的特征图存起来。课程样本的 4,000 张训练图，这些特征图（float32）一共占多少 MB？"
+        "第二阶段把每张训练图的特征图存起来。课程样本的 3,500 张训练图，这些特征图（float32）一共占多少 MB？"
         "（1 MB = 10⁶ 字节，四舍五入到整数）",
-        lambda: round(4000 * _feature_bytes_per_image() / 1e6),
+        lambda: round(3500 * _feature_bytes_per_image() / 1e6),
         generic("每张图的特征图是池化层的输出 64×12×12 个数，float32 每个数 4 字节。"),
     ),
 ]
