@@ -1,0 +1,315 @@
+"""Any image of one digit in MNIST's form: white ink on black, the digit scaled into a 20×20
+box and placed in a 28×28 field by its centre of mass, as LeCun, Cortes and Burges made MNIST.
+
+``prepare`` runs six small steps and keeps what each one made, so a lesson can show them:
+
+1. ``read_gray``: a path, PIL image, numpy array or tensor (gray, RGB, RGBA; 8-bit, 16-bit or
+   float) as a 2-D float array; a photo's EXIF orientation applied, transparent pixels counted
+   as white paper;
+2. ``scale_ink``: the background (the median pixel) becomes 0 and the ink 1, inverted when the
+   ink is darker than the background; the scale comes from the ink's typical brightness, so one
+   outlier pixel does not set it, and background noise below three robust standard deviations
+   is cut;
+3. ``remove_clutter``: frames, borders and blobs that touch the image's edge are removed when
+   a digit-sized shape lies inside them, and so are specks far smaller than the digit;
+4. ``crop_to_ink``: the bounding box of the ink;
+5. ``resize_longer_side``: the longer side to 20 pixels, aspect ratio kept (Lanczos, antialiased);
+6. ``centre_by_mass``: pasted into 28×28 with the ink's centre of mass at pixel (14, 14), shifted
+   by whole pixels (the sample's digits have theirs at 14.0 on average).
+
+``Prepared.tensor()`` is the (1, 1, 28, 28) result in [0, 1]; ``Prepared.normalized()`` applies
+the course's normalisation (``companion.mnist.normalize``), what the network is given.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import _validate as v
+
+__all__ = ["MIN_SIDE", "MAX_PIXELS", "BOX", "FIELD", "CENTRE", "Prepared", "read_gray", "scale_ink",
+           "remove_clutter", "crop_to_ink", "resize_longer_side", "centre_by_mass", "prepare"]
+
+#: the shortest side an image may have, in pixels
+MIN_SIDE = 28
+#: the most pixels an image may have (a 40-megapixel photo); larger ones are refused, not read
+MAX_PIXELS = 40_000_000
+#: MNIST's box for the digit's longer side, and its field
+BOX, FIELD = 20, 28
+#: where MNIST puts the ink's centre of mass (row and column, pixel indices)
+CENTRE = 14.0
+
+_TYPES = "an image file's path, a PIL image, a numpy array or a torch.Tensor"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What each step of ``prepare`` made (float32 arrays; ink 1 and background 0 from ``scaled`` on)."""
+
+    gray: np.ndarray  # step 1: brightness as read
+    inverted: bool  # step 2 turned dark ink on light paper into light ink on black
+    scaled: np.ndarray  # step 2: background 0, ink 1
+    cleaned: np.ndarray  # step 3: frames, borders and specks removed
+    crop: np.ndarray  # step 4: the ink's bounding box
+    resized: np.ndarray  # step 5: longer side 20 pixels
+    field: np.ndarray  # step 6: 28×28, centred by the centre of mass
+
+    def tensor(self) -> torch.Tensor:
+        """The 28×28 field as a (1, 1, 28, 28) float32 tensor in [0, 1], like ``load_sample``'s digits."""
+        return torch.from_numpy(self.field.copy())[None, None]
+
+    def normalized(self) -> torch.Tensor:
+        """``tensor()`` normalised the course's way: what the network is given."""
+        from .mnist import normalize
+
+        return normalize(self.tensor())
+
+
+# ── step 1: brightness ─────────────────────────────────────────────────────────
+
+
+def _check_size(h: int, w: int) -> None:
+    """Refuse an image that is empty, smaller than ``MIN_SIDE`` or larger than ``MAX_PIXELS``."""
+    if h == 0 or w == 0:
+        raise ValueError(f"image of {w}×{h} pixels is empty: need at least {MIN_SIDE}×{MIN_SIDE}")
+    if h < MIN_SIDE or w < MIN_SIDE:
+        raise ValueError(f"image of {w}×{h} pixels: need at least {MIN_SIDE}×{MIN_SIDE}")
+    if h * w > MAX_PIXELS:
+        raise ValueError(f"image of {w}×{h} pixels ({h * w:,}): at most MAX_PIXELS={MAX_PIXELS:,} are read; "
+                         "scale it down to a few hundred pixels a side")
+
+
+def _open(path: Path):
+    """The image in ``path``, loaded; a ``ValueError`` naming the file for anything Pillow
+    cannot or will not read (not an image, truncated, over its decompression-bomb limit)."""
+    from PIL import Image, UnidentifiedImageError
+
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder: name an image file (PNG, JPEG, …)")
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such image file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)  # a warning is a line on stderr
+            with Image.open(path) as im:
+                _check_size(im.height, im.width)  # before the pixels are decoded
+                im.load()
+                return im.copy()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ValueError(f"{path}: the image has more pixels than Pillow opens safely ({Image.MAX_IMAGE_PIXELS:,}, "
+                         "its decompression-bomb guard); scale it down to a few hundred pixels a side") from None
+    except ValueError as exc:
+        if str(exc).startswith("image of "):  # _check_size's refusal, with the file named
+            raise ValueError(f"{path}: {exc}") from None
+        raise ValueError(f"{path}: not an image that Pillow can read ({exc})") from None
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise ValueError(f"{path}: not an image that Pillow can read ({exc})") from None
+
+
+def _full_scale(a: np.ndarray) -> float:
+    """White for ``a``'s numbers: 1 (floats and bools in [0, 1]), 255 (8 bits), 65535 (16 bits) or its maximum."""
+    top = float(a.max())
+    return next((s for s in (1.0, 255.0, 65535.0) if top <= s), top)
+
+
+def _from_pil(image) -> np.ndarray:
+    """A PIL image upright (EXIF orientation applied) as an array: 2-D, or H×W×4 with alpha."""
+    from PIL import Image, ImageOps
+
+    image = ImageOps.exif_transpose(image)  # phones store photos sideways, with an EXIF note
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):  # 16-bit or 32-bit grayscale
+        return np.asarray(image)
+    if image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (image.mode == "P" and "transparency" in image.info):
+        return np.asarray(image.convert("RGBA"))
+    if not isinstance(image, Image.Image):  # pragma: no cover - exif_transpose returns an image
+        raise v.wrong_type("image", image, _TYPES)
+    return np.asarray(image.convert("L"))
+
+
+def read_gray(image) -> np.ndarray:
+    """Step 1: ``image`` as a 2-D float32 array of brightness in its own units.
+
+    Takes a file path, a PIL image, a numpy array, a list of rows or a torch tensor: H×W,
+    H×W×C or C×H×W with C = 1 (gray), 2 (gray, alpha; last axis only), 3 (RGB) or 4 (RGBA).
+    Colour becomes luminance (0.299 R + 0.587 G + 0.114 B); transparent pixels are white paper.
+    Raises ``TypeError`` for other types and ``ValueError`` for images that are empty, not
+    numbers, not finite, under ``MIN_SIDE`` a side or over ``MAX_PIXELS``."""
+    from PIL import Image
+
+    if isinstance(image, (str, os.PathLike)):
+        image = _open(v.path("image", image))
+    if isinstance(image, Image.Image):
+        array = _from_pil(image)
+    elif isinstance(image, torch.Tensor):
+        t = image.detach().cpu()
+        array = (t.float() if t.is_floating_point() else t).numpy() if not t.is_complex() else t.numpy()
+    elif isinstance(image, (np.ndarray, list, tuple)):
+        try:
+            array = np.asarray(image)
+        except ValueError:
+            raise ValueError(f"image ({v.shown(image)}) is ragged: every row must have the same length") from None
+    else:
+        raise v.wrong_type("image", image, _TYPES)
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"image of dtype {array.dtype}: expected numbers (a 2-D grayscale or H×W×3 colour image)")
+    if array.size == 0:
+        raise ValueError(f"image of shape {array.shape} is empty: need at least {MIN_SIDE}×{MIN_SIDE} pixels")
+    shape = array.shape
+    array = np.squeeze(array)
+    if array.ndim == 3 and array.shape[-1] > 4 and array.shape[0] in (3, 4):  # C×H×W, as torch stores images
+        array = np.moveaxis(array, 0, -1)
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] > 4):
+        raise ValueError(f"image of shape {shape}: expected a 2-D grayscale or H×W×3 colour image")
+    _check_size(array.shape[0], array.shape[1])
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise ValueError("the image holds values that are not finite numbers (nan or inf)")
+    if array.ndim == 2:
+        return array.astype(np.float32)
+    colour, alpha = (array[..., :-1], array[..., -1]) if array.shape[-1] in (2, 4) else (array, None)
+    colour = colour.astype(np.float32)
+    gray = colour[..., 0] if colour.shape[-1] == 1 else colour @ np.array([0.299, 0.587, 0.114], np.float32)
+    if alpha is None:
+        return gray
+    opacity = np.clip(alpha.astype(np.float32) / _full_scale(alpha), 0.0, 1.0)
+    return (gray * opacity + _full_scale(colour) * (1.0 - opacity)).astype(np.float32)
+
+
+# ── step 2: background 0, ink 1 ─────────────────────────────────────────────────
+
+
+def scale_ink(gray: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Step 2: ``gray`` with its background at 0 and its ink at 1, and whether it was inverted.
+
+    The background is the median pixel. The ink lies on the side where the image reaches
+    farther from it (its few most extreme pixels left out): below it for dark ink on light
+    paper, which is then inverted. Ink at or beyond the median of the pixels more than halfway
+    out becomes 1, so one outlier does not set the scale. Background noise up to three robust
+    standard deviations (1.4826 × the median absolute deviation) becomes 0. Raises
+    ``ValueError`` for an image of one value."""
+    flat = np.asarray(gray, dtype=np.float32).ravel()
+    lowest, highest = float(flat.min()), float(flat.max())
+    if lowest == highest:
+        raise ValueError(f"the image has no ink: every pixel is {lowest:g}")
+    k = min(flat.size, 3 + flat.size // 20_000)  # the extreme pixels an outlier or two cannot be
+    lo, hi = float(np.partition(flat, k - 1)[k - 1]), float(np.partition(flat, flat.size - k)[flat.size - k])
+    background = float(np.median(flat))
+    inverted = background - lo > hi - background
+    ink = (background - gray) if inverted else (gray - background)
+    reach = background - lo if inverted else hi - background
+    if reach <= 0:  # fewer ink pixels than k: the farthest one sets the reach
+        reach = background - lowest if inverted else highest - background
+    strong = ink[ink > reach / 2]
+    top = float(np.median(strong)) if strong.size else reach
+    noise = 1.4826 * float(np.median(np.abs(flat - background)))
+    floor = min(3.0 * noise, 0.3 * top)
+    scaled = np.clip((ink - floor) / (top - floor), 0.0, 1.0)
+    return scaled.astype(np.float32), bool(inverted)
+
+
+# ── step 3: frames, borders and specks ──────────────────────────────────────────
+
+
+def _encloses(outer: tuple[slice, slice], inner: tuple[slice, slice]) -> bool:
+    """Whether the box ``inner`` lies strictly inside the box ``outer`` (a pixel of margin on every side)."""
+    return all(o.start < i.start and i.stop < o.stop for o, i in zip(outer, inner))
+
+
+def remove_clutter(scaled: np.ndarray, threshold: float = 0.2) -> np.ndarray:
+    """Step 3: ``scaled`` with the shapes that are not the digit set to 0.
+
+    Shapes are the 8-connected regions above ``threshold``. One that touches the image's edge
+    (a frame, a border, the table around a photographed sheet) is removed when a digit-sized
+    shape lies inside (longer side at least 1/12 of the image's shorter side and 4 pixels);
+    otherwise the digit itself touches the edge and stays. A frame drawn inside the picture
+    goes too: a shape whose box holds the box of such a digit-sized shape with at least a
+    quarter of its size and a tenth of its ink. Then specks with under 5 % of the largest kept
+    shape's ink go. What is kept keeps its faint, antialiased rim (pixels next to it)."""
+    from scipy import ndimage
+
+    h, w = scaled.shape
+    labels, n = ndimage.label(scaled > threshold, structure=np.ones((3, 3), dtype=bool))
+    if n == 0:
+        raise ValueError(f"no ink found: no pixel is above ink_threshold={threshold}")
+    index = np.arange(1, n + 1)
+    mass = np.asarray(ndimage.sum_labels(scaled, labels, index), dtype=np.float64)
+    sides = np.array([max(s[0].stop - s[0].start, s[1].stop - s[1].start) for s in ndimage.find_objects(labels)])
+    edge = np.zeros(n + 1, dtype=bool)
+    edge[np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])] = True
+    edge = edge[1:]
+    boxes = ndimage.find_objects(labels)
+    digit_sized = sides >= max(4.0, min(h, w) / 12)
+    inside = ~edge & digit_sized
+    keep = inside if inside.any() else np.ones(n, dtype=bool)
+    for i in np.flatnonzero(keep):  # a frame drawn inside the picture: a shape around a shape
+        if any(_encloses(boxes[i], boxes[j]) and sides[j] >= sides[i] / 4 and mass[j] >= 0.1 * mass[i]
+               for j in np.flatnonzero(keep & digit_sized) if j != i):
+            keep[i] = False
+    keep &= mass >= 0.05 * mass[keep].max()
+    kept = np.isin(labels, index[keep])
+    rim = ndimage.binary_dilation(kept, structure=np.ones((3, 3), dtype=bool), iterations=max(1, min(h, w) // 100))
+    return np.where(rim, scaled, 0.0).astype(np.float32)
+
+
+# ── steps 4 to 6: MNIST's box and field ─────────────────────────────────────────
+
+
+def crop_to_ink(image: np.ndarray, threshold: float = 0.2) -> np.ndarray:
+    """Step 4: the bounding box of the pixels above ``threshold``."""
+    ink = image > threshold
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    if len(rows) == 0:
+        raise ValueError(f"no ink found: no pixel is above ink_threshold={threshold}")
+    return image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
+def resize_longer_side(crop: np.ndarray, size: int = BOX) -> np.ndarray:
+    """Step 5: ``crop`` resized so that its longer side is ``size`` pixels, aspect ratio kept
+    (Lanczos, which averages over the pixels it shrinks), clipped to [0, 1]."""
+    from PIL import Image
+
+    size = v.integer("size", size, 1)
+    ch, cw = crop.shape
+    scale = size / max(ch, cw)
+    nh, nw = max(1, round(ch * scale)), max(1, round(cw * scale))
+    small = Image.fromarray(np.ascontiguousarray(crop, dtype=np.float32)).resize((nw, nh), Image.Resampling.LANCZOS)
+    return np.clip(np.asarray(small, dtype=np.float32), 0.0, 1.0)
+
+
+def centre_by_mass(small: np.ndarray, size: int = FIELD) -> np.ndarray:
+    """Step 6: ``small`` pasted into a ``size``×``size`` field of zeros so that its centre of
+    mass lands on pixel (``CENTRE``, ``CENTRE``) (for 28), moved by whole pixels and kept
+    inside the field."""
+    size = v.integer("size", size, max(small.shape))
+    nh, nw = small.shape
+    mass = float(small.sum())
+    centre = CENTRE * size / FIELD
+    cy = float((small.sum(axis=1) * np.arange(nh)).sum()) / mass if mass else (nh - 1) / 2
+    cx = float((small.sum(axis=0) * np.arange(nw)).sum()) / mass if mass else (nw - 1) / 2
+    top = min(max(math.floor(centre - cy + 0.5), 0), size - nh)
+    left = min(max(math.floor(centre - cx + 0.5), 0), size - nw)
+    field = np.zeros((size, size), dtype=np.float32)
+    field[top : top + nh, left : left + nw] = small
+    return field
+
+
+def prepare(image, ink_threshold: float = 0.2) -> Prepared:
+    """``image`` in MNIST's form, with every step's result (see the module docstring).
+
+    ``ink_threshold`` in [0, 1) is the brightness, after step 2, above which a pixel counts as
+    ink for steps 3 and 4. Raises ``TypeError`` for an image of another type and ``ValueError``
+    for one that is empty, too small or too large, or of one value."""
+    if isinstance(ink_threshold, bool) or not isinstance(ink_threshold, (int, float)) or not 0 <= ink_threshold < 1:
+        raise ValueError(f"ink_threshold={ink_threshold!r} must be a number in [0, 1)")
+    gray = read_gray(image)
+    scaled, inverted = scale_ink(gray)
+    cleaned = remove_clutter(scaled, ink_threshold)
+    crop = crop_to_ink(cleaned, ink_threshold)
+    resized = resize_longer_side(crop)
+    return Prepared(gray, inverted, scaled, cleaned, crop, resized, centre_by_mass(resized))
