@@ -6,12 +6,15 @@ box and placed in a 28×28 field by its centre of mass, as LeCun, Cortes and Bur
 1. ``read_gray``: a path, PIL image, numpy array or tensor (gray, RGB, RGBA; 8-bit, 16-bit or
    float) as a 2-D float array; a photo's EXIF orientation applied, transparent pixels counted
    as white paper;
-2. ``scale_ink``: the background (the median pixel) becomes 0 and the ink 1, inverted when the
-   ink is darker than the background; the scale comes from the ink's typical brightness, so one
-   outlier pixel does not set it, and background noise below three robust standard deviations
-   is cut;
+2. ``scale_ink``: the pixels split into a dark and a light class (``split_level``, Otsu's
+   threshold); for the polarity tried, the background class's median becomes 0 and the ink
+   class's median 1, so one outlier pixel does not set the scale, and background noise below
+   three robust standard deviations is cut;
 3. ``remove_clutter``: frames, borders and blobs that touch the image's edge are removed when
-   a digit-sized shape lies inside them, and so are specks far smaller than the digit;
+   a digit-sized shape lies inside them, and so are specks far smaller than the digit.
+   ``separate_ink`` runs steps 2 and 3 with the class round the image's edge as the background
+   (dark ink on light paper is inverted), and again the other way when what is left
+   ``looks_like_paper``: the sheet inside a frame, or inside a dark table round a photo;
 4. ``crop_to_ink``: the bounding box of the ink;
 5. ``resize_longer_side``: the longer side to 20 pixels, aspect ratio kept (Lanczos, antialiased);
 6. ``centre_by_mass``: pasted into 28×28 with the ink's centre of mass at pixel (14, 14), shifted
@@ -34,8 +37,9 @@ import torch
 
 from . import _validate as v
 
-__all__ = ["MIN_SIDE", "MAX_PIXELS", "BOX", "FIELD", "CENTRE", "Prepared", "read_gray", "scale_ink",
-           "remove_clutter", "crop_to_ink", "resize_longer_side", "centre_by_mass", "prepare"]
+__all__ = ["MIN_SIDE", "MAX_PIXELS", "BOX", "FIELD", "CENTRE", "Prepared", "read_gray", "split_level",
+           "scale_ink", "looks_like_paper", "separate_ink", "remove_clutter", "crop_to_ink", "resize_longer_side",
+           "centre_by_mass", "prepare"]
 
 #: the shortest side an image may have, in pixels
 MIN_SIDE = 28
@@ -54,7 +58,7 @@ class Prepared:
     """What each step of ``prepare`` made (float32 arrays; ink 1 and background 0 from ``scaled`` on)."""
 
     gray: np.ndarray  # step 1: brightness as read
-    inverted: bool  # step 2 turned dark ink on light paper into light ink on black
+    inverted: bool  # steps 2 and 3 took the dark class for the ink (dark ink on light paper)
     scaled: np.ndarray  # step 2: background 0, ink 1
     cleaned: np.ndarray  # step 3: frames, borders and specks removed
     crop: np.ndarray  # step 4: the ink's bounding box
@@ -70,6 +74,29 @@ class Prepared:
         from .mnist import normalize
 
         return normalize(self.tensor())
+
+
+# ── checks the steps share ──────────────────────────────────────────────────────
+
+
+def _plane(name: str, value) -> np.ndarray:
+    """``value`` as a float32 array if it is a 2-D numpy array of finite numbers, not empty."""
+    if not isinstance(value, np.ndarray):
+        raise v.wrong_type(name, value, "a 2-D numpy array (what the step before returns)")
+    if value.ndim != 2 or value.size == 0 or value.dtype.kind not in "biuf":
+        raise ValueError(f"{name} of shape {value.shape} and dtype {value.dtype}: expected a 2-D array of numbers, "
+                         "not empty")
+    if value.dtype.kind == "f" and not np.isfinite(value).all():
+        raise ValueError(f"{name} holds values that are not finite numbers (nan or inf)")
+    return value.astype(np.float32, copy=False)
+
+
+def _threshold(value, name: str = "ink_threshold") -> float:
+    """``value`` as the ink threshold: a finite number in [0, 1) (step 2 puts the ink at 1)."""
+    value = v.number(name, value)
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"{name}={value!r} must be a number in [0, 1): step 2 puts the ink at 1")
+    return value
 
 
 # ── step 1: brightness ─────────────────────────────────────────────────────────
@@ -121,15 +148,13 @@ def _full_scale(a: np.ndarray) -> float:
 
 def _from_pil(image) -> np.ndarray:
     """A PIL image upright (EXIF orientation applied) as an array: 2-D, or H×W×4 with alpha."""
-    from PIL import Image, ImageOps
+    from PIL import ImageOps
 
     image = ImageOps.exif_transpose(image)  # phones store photos sideways, with an EXIF note
     if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):  # 16-bit or 32-bit grayscale
         return np.asarray(image)
     if image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (image.mode == "P" and "transparency" in image.info):
         return np.asarray(image.convert("RGBA"))
-    if not isinstance(image, Image.Image):  # pragma: no cover - exif_transpose returns an image
-        raise v.wrong_type("image", image, _TYPES)
     return np.asarray(image.convert("L"))
 
 
@@ -184,33 +209,96 @@ def read_gray(image) -> np.ndarray:
 # ── step 2: background 0, ink 1 ─────────────────────────────────────────────────
 
 
-def scale_ink(gray: np.ndarray) -> tuple[np.ndarray, bool]:
-    """Step 2: ``gray`` with its background at 0 and its ink at 1, and whether it was inverted.
-
-    The background is the median pixel. The ink lies on the side where the image reaches
-    farther from it (its few most extreme pixels left out): below it for dark ink on light
-    paper, which is then inverted. Ink at or beyond the median of the pixels more than halfway
-    out becomes 1, so one outlier does not set the scale. Background noise up to three robust
-    standard deviations (1.4826 × the median absolute deviation) becomes 0. Raises
-    ``ValueError`` for an image of one value."""
-    flat = np.asarray(gray, dtype=np.float32).ravel()
-    lowest, highest = float(flat.min()), float(flat.max())
-    if lowest == highest:
-        raise ValueError(f"the image has no ink: every pixel is {lowest:g}")
-    k = min(flat.size, 3 + flat.size // 20_000)  # the extreme pixels an outlier or two cannot be
+def _extremes(flat: np.ndarray) -> tuple[float, float]:
+    """The darkest and brightest of ``flat`` with its few most extreme pixels left out (an
+    outlier or two), or its plain minimum and maximum when those pixels are all the contrast."""
+    k = min(flat.size, 3 + flat.size // 20_000)
     lo, hi = float(np.partition(flat, k - 1)[k - 1]), float(np.partition(flat, flat.size - k)[flat.size - k])
-    background = float(np.median(flat))
-    inverted = background - lo > hi - background
-    ink = (background - gray) if inverted else (gray - background)
-    reach = background - lo if inverted else hi - background
-    if reach <= 0:  # fewer ink pixels than k: the farthest one sets the reach
-        reach = background - lowest if inverted else highest - background
-    strong = ink[ink > reach / 2]
-    top = float(np.median(strong)) if strong.size else reach
-    noise = 1.4826 * float(np.median(np.abs(flat - background)))
+    return (lo, hi) if lo < hi else (float(flat.min()), float(flat.max()))
+
+
+def split_level(gray: np.ndarray) -> float:
+    """The brightness that best splits ``gray`` into a dark and a light class (Otsu's threshold,
+    from a 256-bin histogram between its extremes, one outlier left out): a value in
+    [minimum, maximum), so that both classes hold pixels. Raises ``ValueError`` for an image
+    of one value ("no ink")."""
+    flat = _plane("gray", gray).ravel()
+    if flat.min() == flat.max():
+        raise ValueError(f"the image has no ink: every pixel is {float(flat.min()):g}")
+    lo, hi = _extremes(flat)
+    counts, edges = np.histogram(np.clip(flat, lo, hi), bins=256, range=(lo, hi))
+    p = counts / counts.sum()
+    centres = (edges[:-1] + edges[1:]) / 2
+    w0 = np.cumsum(p)[:-1]
+    m0 = np.cumsum(p * centres)[:-1]
+    mean = float((p * centres).sum())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (mean * w0 - m0) ** 2 / (w0 * (1.0 - w0))
+    level = float(edges[1:-1][int(np.nanargmax(np.where(np.isfinite(between), between, -1.0)))])
+    return min(max(level, float(flat.min())), float(np.nextafter(flat.max(), -np.inf)))
+
+
+def scale_ink(gray: np.ndarray, inverted: bool) -> np.ndarray:
+    """Step 2 for one polarity: ``gray`` with its background at 0 and its ink at 1.
+
+    ``inverted`` says that the ink is the dark class of ``split_level`` (dark ink on light
+    paper), else the light class. The background is the median of its class; the ink's median
+    becomes 1, so one outlier pixel does not set the scale. Background noise up to three robust
+    standard deviations (1.4826 × the class's median absolute deviation) becomes 0."""
+    gray = _plane("gray", gray)
+    inverted = v.boolean("inverted", inverted)
+    level = split_level(gray)
+    ink = -gray if inverted else gray
+    dark = gray <= level
+    back, fore = (ink[~dark], ink[dark]) if inverted else (ink[dark], ink[~dark])
+    background = float(np.median(back))
+    top = float(np.median(fore)) - background
+    noise = 1.4826 * float(np.median(np.abs(back - background)))
     floor = min(3.0 * noise, 0.3 * top)
-    scaled = np.clip((ink - floor) / (top - floor), 0.0, 1.0)
-    return scaled.astype(np.float32), bool(inverted)
+    return np.clip((ink - background - floor) / (top - floor), 0.0, 1.0).astype(np.float32)
+
+
+def looks_like_paper(cleaned: np.ndarray, threshold: float = 0.2) -> bool:
+    """Whether the ink of ``cleaned`` is paper rather than strokes: with its holes filled it
+    covers at least 90 % of its box, and that box at least a quarter of the image (the sheet
+    inside a frame, read with the frame's colour as the background)."""
+    from scipy import ndimage
+
+    ink = _plane("cleaned", cleaned) > _threshold(threshold, "threshold")
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    if len(rows) == 0:
+        return False
+    box = (rows[-1] - rows[0] + 1) * (cols[-1] - cols[0] + 1)
+    return bool(ndimage.binary_fill_holes(ink).sum() >= 0.9 * box and box >= ink.size / 4)
+
+
+def _background_is_light(gray: np.ndarray, level: float) -> bool:
+    """The first guess at the polarity: the class that holds most of the image's edge is the
+    background (at least 65 % of the outermost pixels); when the edge is mixed, the class of
+    most pixels."""
+    edge = np.concatenate([gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]])
+    light = float((edge > level).mean())
+    return light >= 0.5 if not 0.35 < light < 0.65 else bool(np.median(gray) > level)
+
+
+def separate_ink(gray: np.ndarray, threshold: float = 0.2) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Steps 2 and 3: ``(scaled, cleaned, inverted)`` for the polarity in which the ink is the digit.
+
+    The first guess takes the class around the image's edge for the background: dark ink on
+    light paper is inverted. When what is left after step 3 ``looks_like_paper`` (a frame or a
+    dark table round the sheet was taken for the background), the other polarity is used,
+    unless it looks like paper too."""
+    gray = _plane("gray", gray)
+    threshold = _threshold(threshold, "threshold")
+    inverted = _background_is_light(gray, split_level(gray))
+    scaled = scale_ink(gray, inverted)
+    cleaned = remove_clutter(scaled, threshold)
+    if looks_like_paper(cleaned, threshold):
+        other = scale_ink(gray, not inverted)
+        cleaned_other = remove_clutter(other, threshold)
+        if not looks_like_paper(cleaned_other, threshold):
+            return other, cleaned_other, not inverted
+    return scaled, cleaned, inverted
 
 
 # ── step 3: frames, borders and specks ──────────────────────────────────────────
@@ -221,6 +309,15 @@ def _encloses(outer: tuple[slice, slice], inner: tuple[slice, slice]) -> bool:
     return all(o.start < i.start and i.stop < o.stop for o, i in zip(outer, inner))
 
 
+def _ring_like(labels: np.ndarray, label: int, box: tuple[slice, slice]) -> bool:
+    """Whether the shape ``label`` is a frame: at least 90 % of its pixels lie within an eighth
+    of its box's side (2 pixels at least) of that box's boundary."""
+    ys, xs = np.nonzero(labels[box] == label)
+    h, w = box[0].stop - box[0].start, box[1].stop - box[1].start
+    inward = np.minimum(np.minimum(ys, h - 1 - ys), np.minimum(xs, w - 1 - xs))
+    return bool((inward < max(2.0, max(h, w) / 8)).mean() >= 0.9)
+
+
 def remove_clutter(scaled: np.ndarray, threshold: float = 0.2) -> np.ndarray:
     """Step 3: ``scaled`` with the shapes that are not the digit set to 0.
 
@@ -228,15 +325,19 @@ def remove_clutter(scaled: np.ndarray, threshold: float = 0.2) -> np.ndarray:
     (a frame, a border, the table around a photographed sheet) is removed when a digit-sized
     shape lies inside (longer side at least 1/12 of the image's shorter side and 4 pixels);
     otherwise the digit itself touches the edge and stays. A frame drawn inside the picture
-    goes too: a shape whose box holds the box of such a digit-sized shape with at least a
-    quarter of its size and a tenth of its ink. Then specks with under 5 % of the largest kept
-    shape's ink go. What is kept keeps its faint, antialiased rim (pixels next to it)."""
+    goes too: a ring-like shape (its pixels near its box's boundary) whose box holds the box of
+    such a digit-sized shape with at least a quarter of its size and 2 % of its ink. Then
+    specks with under 5 % of the largest kept shape's ink go. What is kept keeps its faint,
+    antialiased rim (pixels next to it)."""
     from scipy import ndimage
 
+    scaled = _plane("scaled", scaled)
+    threshold = _threshold(threshold, "threshold")
     h, w = scaled.shape
     labels, n = ndimage.label(scaled > threshold, structure=np.ones((3, 3), dtype=bool))
     if n == 0:
-        raise ValueError(f"no ink found: no pixel is above ink_threshold={threshold}")
+        raise ValueError(f"no ink found: no pixel is above threshold={threshold:g} (scaled's largest is "
+                         f"{float(scaled.max()):g})")
     index = np.arange(1, n + 1)
     mass = np.asarray(ndimage.sum_labels(scaled, labels, index), dtype=np.float64)
     sides = np.array([max(s[0].stop - s[0].start, s[1].stop - s[1].start) for s in ndimage.find_objects(labels)])
@@ -247,13 +348,14 @@ def remove_clutter(scaled: np.ndarray, threshold: float = 0.2) -> np.ndarray:
     digit_sized = sides >= max(4.0, min(h, w) / 12)
     inside = ~edge & digit_sized
     keep = inside if inside.any() else np.ones(n, dtype=bool)
-    for i in np.flatnonzero(keep):  # a frame drawn inside the picture: a shape around a shape
-        if any(_encloses(boxes[i], boxes[j]) and sides[j] >= sides[i] / 4 and mass[j] >= 0.1 * mass[i]
-               for j in np.flatnonzero(keep & digit_sized) if j != i):
+    for i in np.flatnonzero(keep):  # a frame drawn inside the picture: a ring around a shape
+        if any(_encloses(boxes[i], boxes[j]) and sides[j] >= sides[i] / 4 and mass[j] >= 0.02 * mass[i]
+               for j in np.flatnonzero(keep & digit_sized) if j != i) and _ring_like(labels, i + 1, boxes[i]):
             keep[i] = False
     keep &= mass >= 0.05 * mass[keep].max()
     kept = np.isin(labels, index[keep])
     rim = ndimage.binary_dilation(kept, structure=np.ones((3, 3), dtype=bool), iterations=max(1, min(h, w) // 100))
+    rim &= kept | (labels == 0)  # a removed shape's own pixels stay removed, however near
     return np.where(rim, scaled, 0.0).astype(np.float32)
 
 
@@ -262,10 +364,13 @@ def remove_clutter(scaled: np.ndarray, threshold: float = 0.2) -> np.ndarray:
 
 def crop_to_ink(image: np.ndarray, threshold: float = 0.2) -> np.ndarray:
     """Step 4: the bounding box of the pixels above ``threshold``."""
+    image = _plane("image", image)
+    threshold = _threshold(threshold, "threshold")
     ink = image > threshold
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     if len(rows) == 0:
-        raise ValueError(f"no ink found: no pixel is above ink_threshold={threshold}")
+        raise ValueError(f"no ink found: no pixel is above threshold={threshold:g} (image's largest is "
+                         f"{float(image.max()):g})")
     return image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
 
@@ -274,7 +379,8 @@ def resize_longer_side(crop: np.ndarray, size: int = BOX) -> np.ndarray:
     (Lanczos, which averages over the pixels it shrinks), clipped to [0, 1]."""
     from PIL import Image
 
-    size = v.integer("size", size, 1)
+    crop = _plane("crop", crop)
+    size = v.integer("size", size, 1, 4 * FIELD)
     ch, cw = crop.shape
     scale = size / max(ch, cw)
     nh, nw = max(1, round(ch * scale)), max(1, round(cw * scale))
@@ -286,6 +392,7 @@ def centre_by_mass(small: np.ndarray, size: int = FIELD) -> np.ndarray:
     """Step 6: ``small`` pasted into a ``size``×``size`` field of zeros so that its centre of
     mass lands on pixel (``CENTRE``, ``CENTRE``) (for 28), moved by whole pixels and kept
     inside the field."""
+    small = _plane("small", small)
     size = v.integer("size", size, max(small.shape))
     nh, nw = small.shape
     mass = float(small.sum())
@@ -305,11 +412,9 @@ def prepare(image, ink_threshold: float = 0.2) -> Prepared:
     ``ink_threshold`` in [0, 1) is the brightness, after step 2, above which a pixel counts as
     ink for steps 3 and 4. Raises ``TypeError`` for an image of another type and ``ValueError``
     for one that is empty, too small or too large, or of one value."""
-    if isinstance(ink_threshold, bool) or not isinstance(ink_threshold, (int, float)) or not 0 <= ink_threshold < 1:
-        raise ValueError(f"ink_threshold={ink_threshold!r} must be a number in [0, 1)")
+    ink_threshold = _threshold(ink_threshold)
     gray = read_gray(image)
-    scaled, inverted = scale_ink(gray)
-    cleaned = remove_clutter(scaled, ink_threshold)
+    scaled, cleaned, inverted = separate_ink(gray, ink_threshold)
     crop = crop_to_ink(cleaned, ink_threshold)
     resized = resize_longer_side(crop)
     return Prepared(gray, inverted, scaled, cleaned, crop, resized, centre_by_mass(resized))
