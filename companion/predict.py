@@ -20,12 +20,13 @@ __all__ = ["prepare_image", "predict_image"]
 
 
 def prepare_image(image, ink_threshold: float = 0.2) -> torch.Tensor:
-    """A (1, 1, 28, 28) float tensor in [0, 1], MNIST-style, from an image at least 28×28
-    (a file path, PIL image, numpy array or tensor). ``companion.prepare.prepare`` keeps
-    every step's result; its module docstring lists the steps.
+    """A (1, 1, 28, 28) float tensor in [0, 1], MNIST-style, from an image (a file path, PIL
+    image, numpy array or tensor). ``companion.prepare.prepare`` keeps every step's result; its
+    module docstring lists the steps.
 
-    Raises ``TypeError`` for other types and ``ValueError`` for images that are empty, smaller
-    than 28×28, larger than ``companion.prepare.MAX_PIXELS``, or of one value (no ink)."""
+    Raises ``TypeError`` for other types and ``ValueError`` for images that are empty, under
+    ``companion.prepare.MIN_SIDE`` (28) pixels on the longer side, over
+    ``companion.prepare.MAX_PIXELS``, or of one value (no ink)."""
     return prepare(image, ink_threshold).tensor()
 
 

@@ -41,7 +41,7 @@ __all__ = ["MIN_SIDE", "MAX_PIXELS", "BOX", "FIELD", "CENTRE", "Prepared", "read
            "scale_ink", "looks_like_paper", "separate_ink", "remove_clutter", "crop_to_ink", "resize_longer_side",
            "centre_by_mass", "prepare"]
 
-#: the shortest side an image may have, in pixels
+#: the fewest pixels an image's longer side may have (a digit cropped tight to its ink may be narrower)
 MIN_SIDE = 28
 #: the most pixels an image may have (a 40-megapixel photo); larger ones are refused, not read
 MAX_PIXELS = 40_000_000
@@ -103,11 +103,12 @@ def _threshold(value, name: str = "ink_threshold") -> float:
 
 
 def _check_size(h: int, w: int) -> None:
-    """Refuse an image that is empty, smaller than ``MIN_SIDE`` or larger than ``MAX_PIXELS``."""
+    """Refuse an image that is empty, under ``MIN_SIDE`` on its longer side or over ``MAX_PIXELS``."""
     if h == 0 or w == 0:
-        raise ValueError(f"image of {w}×{h} pixels is empty: need at least {MIN_SIDE}×{MIN_SIDE}")
-    if h < MIN_SIDE or w < MIN_SIDE:
-        raise ValueError(f"image of {w}×{h} pixels: need at least {MIN_SIDE}×{MIN_SIDE}")
+        raise ValueError(f"image of {w}×{h} pixels is empty: need at least {MIN_SIDE} pixels on its longer side")
+    if max(h, w) < MIN_SIDE:
+        raise ValueError(f"image of {w}×{h} pixels: need at least MIN_SIDE={MIN_SIDE} pixels on its longer side "
+                         "(MNIST's field is 28×28)")
     if h * w > MAX_PIXELS:
         raise ValueError(f"image of {w}×{h} pixels ({h * w:,}): at most MAX_PIXELS={MAX_PIXELS:,} are read; "
                          "scale it down to a few hundred pixels a side")
@@ -165,7 +166,7 @@ def read_gray(image) -> np.ndarray:
     H×W×C or C×H×W with C = 1 (gray), 2 (gray, alpha; last axis only), 3 (RGB) or 4 (RGBA).
     Colour becomes luminance (0.299 R + 0.587 G + 0.114 B); transparent pixels are white paper.
     Raises ``TypeError`` for other types and ``ValueError`` for images that are empty, not
-    numbers, not finite, under ``MIN_SIDE`` a side or over ``MAX_PIXELS``."""
+    numbers, not finite, under ``MIN_SIDE`` on the longer side or over ``MAX_PIXELS``."""
     from PIL import Image
 
     if isinstance(image, (str, os.PathLike)):
@@ -185,7 +186,7 @@ def read_gray(image) -> np.ndarray:
     if array.dtype.kind not in "biuf":
         raise ValueError(f"image of dtype {array.dtype}: expected numbers (a 2-D grayscale or H×W×3 colour image)")
     if array.size == 0:
-        raise ValueError(f"image of shape {array.shape} is empty: need at least {MIN_SIDE}×{MIN_SIDE} pixels")
+        raise ValueError(f"image of shape {array.shape} is empty: need at least {MIN_SIDE} pixels on its longer side")
     shape = array.shape
     array = np.squeeze(array)
     if array.ndim == 3 and array.shape[-1] > 4 and array.shape[0] in (3, 4):  # C×H×W, as torch stores images

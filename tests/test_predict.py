@@ -45,7 +45,7 @@ def test_prepare_image_from_files(tmp_path):
         prepare_image(tmp_path / "none.png")
 
 def test_prepare_image_errors():
-    with pytest.raises(ValueError, match="20×20 pixels: need at least 28×28"):
+    with pytest.raises(ValueError, match="20×20 pixels: need at least MIN_SIDE=28 pixels on its longer side"):
         prepare_image(np.zeros((20, 20)))
     with pytest.raises(ValueError, match="no ink"):
         prepare_image(np.ones((28, 28)))
