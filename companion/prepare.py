@@ -142,7 +142,10 @@ def _open(path: Path):
 
 
 def _full_scale(a: np.ndarray) -> float:
-    """White for ``a``'s numbers: 1 (floats and bools in [0, 1]), 255 (8 bits), 65535 (16 bits) or its maximum."""
+    """White for ``a``'s numbers: 255 for 8-bit integers; else 1 (floats and bools in [0, 1]),
+    255, 65535 (16 bits) or its maximum, the first that its largest value does not pass."""
+    if a.dtype.kind in "iu" and a.dtype.itemsize == 1:
+        return 255.0
     top = float(a.max())
     return next((s for s in (1.0, 255.0, 65535.0) if top <= s), top)
 
@@ -199,12 +202,13 @@ def read_gray(image) -> np.ndarray:
     if array.ndim == 2:
         return array.astype(np.float32)
     colour, alpha = (array[..., :-1], array[..., -1]) if array.shape[-1] in (2, 4) else (array, None)
+    white = _full_scale(colour)
     colour = colour.astype(np.float32)
     gray = colour[..., 0] if colour.shape[-1] == 1 else colour @ np.array([0.299, 0.587, 0.114], np.float32)
     if alpha is None:
         return gray
     opacity = np.clip(alpha.astype(np.float32) / _full_scale(alpha), 0.0, 1.0)
-    return (gray * opacity + _full_scale(colour) * (1.0 - opacity)).astype(np.float32)
+    return (gray * opacity + white * (1.0 - opacity)).astype(np.float32)
 
 
 # ── step 2: background 0, ink 1 ─────────────────────────────────────────────────
@@ -394,7 +398,9 @@ def centre_by_mass(small: np.ndarray, size: int = FIELD) -> np.ndarray:
     mass lands on pixel (``CENTRE``, ``CENTRE``) (for 28), moved by whole pixels and kept
     inside the field."""
     small = _plane("small", small)
-    size = v.integer("size", size, max(small.shape))
+    size = v.integer("size", size, 1)
+    if size < max(small.shape):
+        raise ValueError(f"size={size} must be at least small's longer side ({max(small.shape)}): the field holds it")
     nh, nw = small.shape
     mass = float(small.sum())
     centre = CENTRE * size / FIELD
