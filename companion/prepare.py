@@ -65,6 +65,9 @@ class Prepared:
     resized: np.ndarray  # step 5: longer side 20 pixels
     field: np.ndarray  # step 6: 28×28, centred by the centre of mass
 
+    def __post_init__(self) -> None:
+        v.boolean("inverted", self.inverted)
+
     def tensor(self) -> torch.Tensor:
         """The 28×28 field as a (1, 1, 28, 28) float32 tensor in [0, 1], like ``load_sample``'s digits."""
         return torch.from_numpy(self.field.copy())[None, None]
