@@ -13,8 +13,9 @@ box and placed in a 28×28 field by its centre of mass, as LeCun, Cortes and Bur
 3. ``remove_clutter``: frames, borders and blobs that touch the image's edge are removed when
    a digit-sized shape lies inside them, and so are specks far smaller than the digit.
    ``separate_ink`` runs steps 2 and 3 with the class round the image's edge as the background
-   (dark ink on light paper is inverted), and again the other way when what is left
-   ``looks_like_paper``: the sheet inside a frame, or inside a dark table round a photo;
+   (dark ink on light paper is inverted), and again the other way; the other is kept when
+   what the first leaves ``looks_like_paper`` (the sheet inside a frame or a dark table) or
+   lies in the holes of the other's digit;
 4. ``crop_to_ink``: the bounding box of the ink;
 5. ``resize_longer_side``: the longer side to 20 pixels, aspect ratio kept (Lanczos, antialiased);
 6. ``centre_by_mass``: pasted into 28×28 with the ink's centre of mass at pixel (14, 14), shifted
@@ -289,24 +290,41 @@ def _background_is_light(gray: np.ndarray, level: float) -> bool:
     return light >= 0.5 if not 0.35 < light < 0.65 else bool(np.median(gray) > level)
 
 
+def _in_holes(inner: np.ndarray, outer: np.ndarray, threshold: float) -> bool:
+    """Whether all of ``inner``'s ink lies in the holes of ``outer``'s ink, and ``outer`` with its
+    holes filled is not a blob (under 90 % of its box): ``inner`` is then the inside of a 0, an
+    8 or a 6, read with the digit's paper as the ink."""
+    from scipy import ndimage
+
+    ink, around = inner > threshold, outer > threshold
+    rows, cols = np.flatnonzero(around.any(axis=1)), np.flatnonzero(around.any(axis=0))
+    if not ink.any() or len(rows) == 0:
+        return False
+    filled = ndimage.binary_fill_holes(around)
+    box = (rows[-1] - rows[0] + 1) * (cols[-1] - cols[0] + 1)
+    return bool(filled[ink].all() and filled.sum() < 0.9 * box)
+
+
 def separate_ink(gray: np.ndarray, threshold: float = 0.2) -> tuple[np.ndarray, np.ndarray, bool]:
     """Steps 2 and 3: ``(scaled, cleaned, inverted)`` for the polarity in which the ink is the digit.
 
     The first guess takes the class around the image's edge for the background: dark ink on
-    light paper is inverted. When what is left after step 3 ``looks_like_paper`` (a frame or a
-    dark table round the sheet was taken for the background), the other polarity is used,
-    unless it looks like paper too."""
+    light paper is inverted. The other polarity is used instead when what the guess leaves
+    after step 3 ``looks_like_paper`` and the other's does not (a frame, or a dark table round
+    the sheet, was taken for the background), or when it leaves only the holes of the other's
+    digit (the inside of a 0 when a table takes most of the photo)."""
     gray = _plane("gray", gray)
     threshold = _threshold(threshold, "threshold")
     inverted = _background_is_light(gray, split_level(gray))
     scaled = scale_ink(gray, inverted)
     cleaned = remove_clutter(scaled, threshold)
+    other = scale_ink(gray, not inverted)
+    cleaned_other = remove_clutter(other, threshold)
     if looks_like_paper(cleaned, threshold):
-        other = scale_ink(gray, not inverted)
-        cleaned_other = remove_clutter(other, threshold)
-        if not looks_like_paper(cleaned_other, threshold):
-            return other, cleaned_other, not inverted
-    return scaled, cleaned, inverted
+        flip = not looks_like_paper(cleaned_other, threshold)
+    else:
+        flip = _in_holes(cleaned, cleaned_other, threshold)
+    return (other, cleaned_other, not inverted) if flip else (scaled, cleaned, inverted)
 
 
 # ── step 3: frames, borders and specks ──────────────────────────────────────────
