@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 from scipy import ndimage
 
@@ -400,3 +402,24 @@ def test_prepare_keeps_every_step(digits):
         pp.prepare(d, 1.5)
     with pytest.raises(ValueError, match="the image has no ink: every pixel is 0"):
         pp.prepare(np.zeros((30, 30)))
+
+
+@pytest.mark.parametrize("image", [
+    _with(np.zeros((30, 30), np.float32), (4, 7), 1e-3),  # one faint pixel
+    _with(np.ones((30, 30), np.float32), (29, 29), 0.0),  # one dark pixel in a corner
+    np.tile(np.linspace(0, 1, 40, dtype=np.float32), (30, 1)),  # a gradient
+    np.eye(40, dtype=np.float32) * -5.0,  # negative numbers are brightness too
+], ids=["faint pixel", "corner pixel", "gradient", "negative"])
+def test_an_image_with_ink_is_never_said_to_have_none(image):
+    field = pp.prepare(image).field
+    assert field.shape == (28, 28) and field.max() > 0.3  # a line a pixel wide, shrunk, is grey
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), side=st.integers(28, 64), levels=st.integers(2, 256))
+def test_any_image_of_two_values_or_more_is_prepared(seed, side, levels):
+    rng = np.random.default_rng(seed)
+    image = rng.integers(0, levels, (side, rng.integers(1, 2 * side))).astype(np.uint8)
+    image.flat[:2] = (0, levels - 1)  # at least two values
+    field = pp.prepare(image).field
+    assert field.shape == (28, 28) and 0 <= field.min() and field.max() <= 1 and field.max() > 0.5
