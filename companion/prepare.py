@@ -195,7 +195,10 @@ def read_gray(image) -> np.ndarray:
     if array.size == 0:
         raise ValueError(f"image of shape {array.shape} is empty: need at least {MIN_SIDE} pixels on its longer side")
     shape = array.shape
-    array = np.squeeze(array)
+    while array.ndim > 2 and array.shape[0] == 1:  # 1×H×W, 1×1×H×W (a batch of one); H or W may be 1
+        array = array[0]
+    if array.ndim == 3 and array.shape[-1] == 1:  # H×W×1
+        array = array[..., 0]
     if array.ndim == 3 and array.shape[-1] > 4 and array.shape[0] in (3, 4):  # C×H×W, as torch stores images
         array = np.moveaxis(array, 0, -1)
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] > 4):

@@ -255,6 +255,8 @@ def test_read_gray_takes_every_kind_of_image(tmp_path):
     assert np.allclose(pp.read_gray(Image.fromarray(deep)), deep)
     assert pp.read_gray(np.zeros((1, 28, 28), bool)).shape == (28, 28)
     assert pp.read_gray(np.zeros((10, 44))).shape == (10, 44)  # narrow, as a 1 cropped tight is
+    assert pp.read_gray(np.zeros((1, 1, 28, 1))).shape == (28, 1)  # a column stays a column
+    assert pp.read_gray(np.zeros((28, 28, 1))).shape == (28, 28)
 
 
 @pytest.mark.parametrize("image, error, words", [
