@@ -62,11 +62,12 @@ as it was. At most {MAX_EPOCHS} epochs."""
 PREDICT_HELP = """\
 Say which digit an image shows.
 
-The image (PNG, JPEG, …; at least 28×28 pixels; grayscale or colour, 8 or 16 bits) is
-prepared the way MNIST's digits were: turned upright as the camera recorded it, made
-grayscale, inverted if the paper is lighter than the ink, cropped to the ink, scaled to fit
-20×20 pixels keeping its shape, and placed in a 28×28 square with the ink's centre of mass in
-the middle. Prints the digit and the three most likely ones."""
+The image (PNG, JPEG, …; at least 28 pixels on its longer side; grayscale or colour, 8 or 16
+bits) is prepared the way MNIST's digits were: turned upright as the camera recorded it, made
+grayscale, inverted if the digit is darker than its paper, scaled by the ink's typical
+brightness, cleared of frames, borders and specks that are not the digit, cropped to the ink,
+scaled to fit 20×20 pixels keeping its shape, and placed in a 28×28 square with the ink's
+centre of mass in the middle. Prints the digit and the three most likely ones."""
 
 
 def _number(cast: type, what: str, low: float, high: float, rule: str):

@@ -406,7 +406,7 @@ ODD = [None, True, -1, 2.5, math.nan, math.inf, "abc", "", [1], (1, 2), {}, b"x"
 
 
 def _api_calls():
-    from companion import checkpoint, evaluate, params, predict, recipes, train
+    from companion import checkpoint, evaluate, params, predict, prepare, recipes, train
     from companion.history import History
 
     def fit(**kwargs):
@@ -427,6 +427,15 @@ def _api_calls():
         "confusion_matrix": lambda v: evaluate.confusion_matrix(v, v),
         "prepare_image": lambda v: predict.prepare_image(v),
         "predict_image(model)": lambda v: predict.predict_image(v, np.eye(30)),
+        "prepare(image)": lambda v: prepare.prepare(v),
+        "prepare(ink_threshold)": lambda v: prepare.prepare(np.eye(30), v),
+        "scale_ink(gray)": lambda v: prepare.scale_ink(v, True),
+        "scale_ink(inverted)": lambda v: prepare.scale_ink(np.eye(30, dtype=np.float32), v),
+        "separate_ink(gray)": lambda v: prepare.separate_ink(v),
+        "remove_clutter(threshold)": lambda v: prepare.remove_clutter(np.eye(30, dtype=np.float32), v),
+        "crop_to_ink(image)": lambda v: prepare.crop_to_ink(v),
+        "resize_longer_side(size)": lambda v: prepare.resize_longer_side(np.eye(30, dtype=np.float32), v),
+        "centre_by_mass(small)": lambda v: prepare.centre_by_mass(v),
         "save_checkpoint(model)": lambda v: checkpoint.save_checkpoint("never.pt", v),
         "save_checkpoint(history)": lambda v: checkpoint.save_checkpoint("never.pt", _model(), history=v),
         "save_checkpoint(recipe)": lambda v: checkpoint.save_checkpoint("never.pt", _model(), recipe=v),
