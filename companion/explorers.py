@@ -20,6 +20,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from . import _validate
 from .diagrams import draw_sliding_window, output_size_or_reason
 
 __all__ = ["CONV_LIMITS", "POOL_LIMITS", "MARK", "conv_report", "pool_report", "Explorer", "conv_explorer",
@@ -29,7 +30,9 @@ __all__ = ["CONV_LIMITS", "POOL_LIMITS", "MARK", "conv_report", "pool_report", "
 MARK = "course-explorer"
 #: the sliders' ranges, (smallest, largest), small enough for a readable picture
 CONV_LIMITS = {"size": (3, 12), "kernel_size": (1, 5), "stride": (1, 4), "padding": (0, 3), "dilation": (1, 3)}
-POOL_LIMITS = {"size": (3, 12), "kernel_size": (1, 5), "stride": (1, 4), "padding": (0, 2), "dilation": (1, 3)}
+#: the pool stride reaches the largest kernel: its default is the kernel, so every kernel on the
+#: slider comes with a default stride on the slider too
+POOL_LIMITS = {"size": (3, 12), "kernel_size": (1, 5), "stride": (1, 5), "padding": (0, 2), "dilation": (1, 3)}
 
 
 def _torch_shape(call: Callable[[], torch.Tensor]) -> str:
@@ -191,11 +194,14 @@ def pool_explorer(size: int = 7, kernel_size: int = 2, stride: int | None = None
     dilation (within ``POOL_LIMITS``) and a check box for ``ceil_mode``."""
     import ipywidgets as widgets
 
-    controls = _sliders({"size": size, "kernel_size": kernel_size,
-                         "stride": kernel_size if stride is None else stride, "padding": padding,
-                         "dilation": dilation}, POOL_LIMITS)
-    if not isinstance(ceil_mode, bool):
-        raise ValueError(f"ceil_mode={ceil_mode!r} must be True or False")
+    _validate.boolean("ceil_mode", ceil_mode)
+    given = {"size": size, "kernel_size": kernel_size, "padding": padding, "dilation": dilation}
+    if stride is not None:
+        given["stride"] = stride
+    controls = _sliders(given, POOL_LIMITS)  # only what the caller passed can be blamed
+    if stride is None:  # torch's default, in range for every kernel on the slider
+        controls.update(_sliders({"stride": kernel_size}, POOL_LIMITS))
+    controls = {name: controls[name] for name in ("size", "kernel_size", "stride", "padding", "dilation")}
     controls["ceil_mode"] = widgets.Checkbox(value=ceil_mode, description="ceil_mode", indent=False)
 
     def draw(**values: Any):

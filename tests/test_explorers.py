@@ -143,3 +143,17 @@ def test_a_static_render_shows_the_picture_where_the_widget_cannot_run():
     html, _ = HTMLExporter().from_notebook_node(new_notebook(cells=[cell]))  # no widget state, as stored
     body = html.split("<body", 1)[1]
     assert body.count('src="data:image/png;base64,') == 1 and "jupyter-widgets" not in body
+
+
+def test_every_pool_kernel_on_the_slider_works_with_the_default_stride():
+    # the stride defaults to the kernel (as in torch): any kernel in range must come with a stride
+    # in range, and an error names only an argument the caller passed
+    lo, hi = explorers.POOL_LIMITS["kernel_size"]
+    for k in range(lo, hi + 1):
+        e = explorers.pool_explorer(kernel_size=k)
+        assert e.values["stride"] == k and e.values["kernel_size"] == k
+    with pytest.raises(ValueError, match="kernel_size=9 must be an integer") as err:
+        explorers.pool_explorer(kernel_size=9)
+    assert "stride" not in str(err.value)
+    with pytest.raises(TypeError, match="ceil_mode"):
+        explorers.pool_explorer(ceil_mode="no")
