@@ -22,11 +22,15 @@ __all__ = ["pool_robustness", "pool_overfitting", "pool_compute", "dropout_overf
            "channelwise_faster", "fc_width", "fc_wide"]
 
 
+def _by_seed(variant: str, against: str, measure_of) -> list[tuple[float, float]]:
+    """Per seed, ``(measure_of(variant's run), measure_of(against's run))``."""
+    by = {(r.variant, r.seed): r for r in experiments.controlled_runs()}
+    return [(measure_of(by[(variant, s)]), measure_of(by[(against, s)])) for s in experiments.SEEDS]
+
+
 def _paired(better: str, worse: str, measure_of) -> int:
     """In how many seeds ``measure_of(run)`` is smaller for variant ``better`` than for ``worse``."""
-    runs = experiments.controlled_runs()
-    by = {(r.variant, r.seed): r for r in runs}
-    return sum(measure_of(by[(better, s)]) < measure_of(by[(worse, s)]) for s in experiments.SEEDS)
+    return sum(a < b for a, b in _by_seed(better, worse, measure_of))
 
 
 def _gap(run: experiments.Run) -> float:
@@ -39,9 +43,8 @@ CHANCE = "若两者其实没有差别，3 个种子全部落在事先指定的�
 
 def _mean_difference(variant: str, against: str, measure_of) -> float:
     """The mean over seeds of ``measure_of(variant run) − measure_of(against run)``."""
-    by = {(r.variant, r.seed): r for r in experiments.controlled_runs()}
-    return sum(measure_of(by[(variant, s)]) - measure_of(by[(against, s)]) for s in experiments.SEEDS) / len(
-        experiments.SEEDS)
+    pairs = _by_seed(variant, against, measure_of)
+    return sum(a - b for a, b in pairs) / len(pairs)
 
 
 def _consistently(better: str, worse: str, measure_of, margin: float) -> bool:

@@ -195,13 +195,11 @@ def pool_explorer(size: int = 7, kernel_size: int = 2, stride: int | None = None
     import ipywidgets as widgets
 
     _validate.boolean("ceil_mode", ceil_mode)
-    given = {"size": size, "kernel_size": kernel_size, "padding": padding, "dilation": dilation}
-    if stride is not None:
-        given["stride"] = stride
-    controls = _sliders(given, POOL_LIMITS)  # only what the caller passed can be blamed
-    if stride is None:  # torch's default, in range for every kernel on the slider
-        controls.update(_sliders({"stride": kernel_size}, POOL_LIMITS))
-    controls = {name: controls[name] for name in ("size", "kernel_size", "stride", "padding", "dilation")}
+    # kernel_size is checked before the stride, and its default (the kernel) is on the slider
+    # for every kernel that is, so an error names only what the caller passed
+    controls = _sliders({"size": size, "kernel_size": kernel_size,
+                         "stride": kernel_size if stride is None else stride, "padding": padding,
+                         "dilation": dilation}, POOL_LIMITS)
     controls["ceil_mode"] = widgets.Checkbox(value=ceil_mode, description="ceil_mode", indent=False)
 
     def draw(**values: Any):
