@@ -338,8 +338,84 @@ def linear_formula() -> Verdict:
 
 def classifier_1280() -> Verdict:
     small, big = nn.Linear(128, 10), nn.Linear(9216, 10)
+    model = _model()
+    head = count_params(model.fc1) + count_params(model.fc2)
     return Verdict(CONDITION, f"只算权重：128×10 = {small.weight.numel():,}，9216×10 = {big.weight.numel():,}；"
-                              f"连同偏置是 {count_params(small):,} 与 {count_params(big):,}")
+                              f"连同偏置是 {count_params(small):,} 与 {count_params(big):,}。"
+                              "条件：省下的只是分类层本身；"
+                              f"加上 fc1，fc1 + fc2 共 {head:,} 个参数，是直接用 9216 维分类的 "
+                              f"{head / count_params(big):.1f} 倍")
+
+
+def _order(model: nn.Module) -> list[str]:
+    """The modules and functions of ``model``'s forward pass, in the order they run (torch.fx)."""
+    import torch.fx
+
+    graph = torch.fx.symbolic_trace(model).graph
+    return [str(n.target) if n.op == "call_module" else getattr(n.target, "__name__", str(n.target))
+            for n in graph.nodes if n.op in ("call_module", "call_function", "call_method")]
+
+
+def dropout2_before_fc() -> Verdict:
+    order = _order(_model())
+    fc1, drop2, fc2 = order.index("fc1"), order.index("dropout2"), order.index("fc2")
+    between = fc1 < drop2 < fc2
+    return Verdict(CONDITION if between else FAILS,
+                   "前向传播的顺序：" + " → ".join(order[fc1:fc2 + 1]) + "。dropout2 在 fc1 之后、fc2 之前："
+                   + ("它在第二个全连接层前，不在第一个前（fc1 前面的是 dropout1）" if between
+                      else "与笔记说的位置不同"))
+
+
+def fc_global() -> Verdict:
+    model = _model()
+    nonzero = int((model.fc1.weight != 0).sum())
+    rows, cols = model.fc1.weight.shape
+    every = nonzero == rows * cols
+    return Verdict(HOLDS if every else FAILS,
+                   f"fc1 的 {rows} 个输出，每个都与全部 {cols:,} 个输入（64 个通道 × 12×12 个位置）各有一个权重，"
+                   f"随机初始化时 {nonzero:,} 个权重{'全都' if every else '并非全都'}不为 0："
+                   "每个输出能组合整张图各处的特征，"
+                   "这正是“全局”。组合出的是不是“物体部件”那样的语义特征，没有检验")
+
+
+def fc_nonlinear_basis() -> Verdict:
+    model = _model()
+    order = _order(model)
+    relu_after = order[order.index("fc1") + 1] == "relu"
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(8, 9216, generator=g)
+    w = model.fc2.weight @ model.fc1.weight
+    b = model.fc2.weight @ model.fc1.bias + model.fc2.bias
+    with torch.no_grad():
+        gap = (model.fc2(model.fc1(x)) - (x @ w.T + b)).abs().max().item()
+    collapses = gap < 1e-4
+    return Verdict(HOLDS if relu_after and collapses else FAILS,
+                   f"本模型 fc1 之后{'紧跟' if relu_after else '没有紧跟'} ReLU；"
+                   "去掉它，fc2(fc1(x)) 就是一个 10×9216 的"
+                   f"线性层（合并后之差 {'< 1e-4' if collapses else f'{gap:.1e}'}），两层全连接的非线性全靠这个激活")
+
+
+def dropout_rates() -> Verdict:
+    model = _model()
+    return Verdict(CONVENTION, f"经验法则，不是一次计算能证明的事实。本网络用 {model.dropout1.p:g} 和 "
+                               f"{model.dropout2.p:g}（pytorch/examples 的取值）；课程的受控实验只比较了开与关"
+                               "（第 12 课），没有扫描丢弃率")
+
+
+def coadaptation() -> Verdict:
+    return Verdict(UNTESTED, "共适应说的是训练中的单元互相依赖、单独拿掉一个就失灵；量它要比较有无 dropout 训练出的"
+                             "网络对移除单个通道的敏感程度，课程没有做这个实验")
+
+
+def super_modern() -> Verdict:
+    import inspect
+
+    from . import model as model_module
+
+    source = inspect.getsource(model_module)
+    plain, spelled = source.count("super().__init__()"), source.count("super(DigitRecognizer")
+    return Verdict(CONVENTION, f"写法的习惯，两种写法在 Python 3 中等价（第 02 课）；课程自己的代码写了 {plain} 处 "
+                               f"super().__init__()，{spelled} 处带类名的写法")
 
 
 def fc1_dominates() -> Verdict:

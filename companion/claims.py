@@ -4,7 +4,7 @@ Each :class:`Claim` holds the note's section, a short Chinese paraphrase, the le
 treats it in depth, and a check that measures it against real torch and returns a
 :class:`Verdict` with its evidence: ``companion.claim_checks`` for the facts one forward pass or
 one formula settles, ``companion.claim_measurements`` for those that need an experiment (the
-training claims are judged by lesson 10's controlled runs). A claim the note only implies
+training claims are judged by lesson 12's controlled runs). A claim the note only implies
 (through its code, not its words) is marked ``implied``.
 """
 
@@ -51,6 +51,7 @@ CLAIMS: list[Claim] = [
     Claim("module.autograd", "nn.Module", "与自动微分集成，反向传播自动处理", "01_nn_module", m.autograd),
     Claim("module.hooks", "nn.Module", "可以注册前向/反向钩子", "01_nn_module", m.hooks),
     Claim("super.spellings", "super()", "Python 3 中 super(类, self) 与 super() 等价", "02_super", m.super_spellings),
+    Claim("super.modern", "super()", "现代代码通常写 super().__init__()", "02_super", m.super_modern),
     Claim("conv1.shape", "卷积层1", "conv1 输出形状 (batch, 32, 26, 26)", "03_conv1", m.conv1_shape),
     Claim("conv1.formula", "卷积层1", "输出尺寸 = (n − k + 2p)/s + 1", "03_conv1", m.formula),
     Claim("conv1.same_padding", "卷积层1", "padding=(k−1)//2 可保持尺寸不变", "03_conv1", m.same_padding),
@@ -62,24 +63,32 @@ CLAIMS: list[Claim] = [
     Claim("pool.halves", "最大池化", "2×2 池化把 24×24 减半为 12×12", "05_pooling", m.pool_halves),
     Claim("pool.example", "最大池化", "4×4 的 1…16 池化后得 [[6, 8], [14, 16]]", "05_pooling", m.pool_example),
     Claim("pool.defaults", "最大池化", "max_pool2d(x, 2) 隐含 stride=2、padding=0", "05_pooling", m.pool_defaults),
-    Claim("pool.compute", "最大池化", "减小特征图尺寸，降低计算复杂度", "10_trained", e.pool_compute),
+    Claim("pool.compute", "最大池化", "减小特征图尺寸，降低计算复杂度", "12_trained", e.pool_compute),
     Claim("pool.robust", "最大池化", "对平移、旋转、缩放等轻微形变保持鲁棒", "05_pooling", e.pool_robustness),
-    Claim("pool.overfitting", "最大池化", "减少参数量、防止过拟合", "10_trained", e.pool_overfitting),
+    Claim("pool.noise", "最大池化", "抑制噪声响应", "05_pooling", e.pool_noise),
+    Claim("pool.overfitting", "最大池化", "减少参数量、防止过拟合", "12_trained", e.pool_overfitting),
     Claim("dropout.channels", "Dropout正则化", "Dropout2d 以概率 p 把整个通道置零", "06_dropout", m.dropout2d_channels),
     Claim("dropout.scale", "Dropout正则化", "保留的通道放大 1/(1−p)，期望不变", "06_dropout", m.dropout2d_scale),
     Claim("dropout.eval", "Dropout正则化", "只在训练时丢弃", "06_dropout", m.dropout_eval_identity),
-    Claim("dropout.overfitting", "Dropout正则化", "dropout 防止过拟合", "10_trained", e.dropout_overfitting),
+    Claim("dropout.overfitting", "Dropout正则化", "dropout 防止过拟合", "12_trained", e.dropout_overfitting),
+    Claim("dropout.coadaptation", "Dropout正则化", "减少通道之间的共适应性（co-adaptation）", "06_dropout",
+          m.coadaptation),
+    Claim("dropout.rates", "Dropout正则化", "浅层用较小的丢弃率（如 0.2），深层较大（如 0.5），数据少时增大",
+          "06_dropout", m.dropout_rates),
     Claim("dropout.placement", "Dropout正则化", "通常放在卷积层后、激活函数前", "06_dropout", e.dropout_placement),
     Claim("dropout.second", "Dropout正则化", "dropout2 同样按通道丢弃（全连接层前）", "06_dropout",
           m.dropout2_flattened, implied=True),
+    Claim("dropout.before_fc", "Dropout正则化", "dropout2 放在全连接层前", "06_dropout", m.dropout2_before_fc),
     Claim("dropout.faster", "Dropout正则化", "通道级操作比元素级操作更快", "06_dropout", e.channelwise_faster),
     Claim("fc.input", "全连接层", "fc1 的输入 9216 = 64×12×12", "07_linear", m.fc1_input),
     Claim("fc.params", "全连接层", "fc1 权重 (128, 9216)，共 1,179,776 个参数", "07_linear", m.fc1_params),
     Claim("fc.formula", "全连接层", "全连接层计算 output = input·Wᵀ + b", "07_linear", m.linear_formula),
     Claim("fc.1280", "全连接层", "分类层参数量从 1280 变为 92160", "07_linear", m.classifier_1280),
     Claim("fc.share", "全连接层", "fc1 的参数占了模型的绝大部分", "07_linear", m.fc1_dominates),
-    Claim("fc.narrow", "全连接层", "fc1 输出少（如 128）降低过拟合风险，过少则限制表达能力", "10_trained", e.fc_width),
-    Claim("fc.wide", "全连接层", "fc1 输出多（如 512）能提升表达能力", "10_trained", e.fc_wide),
+    Claim("fc.global", "全连接层", "fc1 整合全局信息，把局部特征组合起来", "07_linear", m.fc_global),
+    Claim("fc.nonlinear", "全连接层", "fc1 后接激活函数，是非线性映射的基础", "07_linear", m.fc_nonlinear_basis),
+    Claim("fc.narrow", "全连接层", "fc1 输出少（如 128）降低过拟合风险，过少则限制表达能力", "12_trained", e.fc_width),
+    Claim("fc.wide", "全连接层", "fc1 输出多（如 512）能提升表达能力", "12_trained", e.fc_wide),
     Claim("act.relu", "激活与输出", "ReLU 引入非线性", "08_activation", m.relu_nonlinear),
     Claim("act.log_probs", "激活与输出", "log_softmax 输出对数概率", "08_activation", m.log_probs_output),
     Claim("act.nll", "激活与输出", "log_softmax 与 NLLLoss 配合使用", "08_activation", m.log_softmax_nll),

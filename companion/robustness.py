@@ -1,6 +1,6 @@
 """How much a representation of a digit changes when the digit is shifted, rotated, scaled or
 noised: the pixels, the feature maps before pooling, after max pooling and, as the control,
-after average pooling (lesson 05's experiment, reused by lesson 10 and the claims ledger).
+after average pooling (lesson 05's experiment, reused by lesson 12 and the claims ledger).
 
 A change is measured per image as ``‖new − old‖ / ‖old‖`` (and as a cosine similarity), then
 averaged over the images and over a transform's directions. Shifts fill with zeros; rotations

@@ -62,3 +62,44 @@ def test_parts_refuses_zero_rounds(capsys):
     with pytest.raises(SystemExit) as stop:
         _load("parts").main(["--rounds", "0"])
     assert stop.value.code == 2 and "--rounds 0: must be at least 1" in capsys.readouterr().err
+
+
+def test_the_recipe_choices_lesson_10_reads_were_made_by_the_current_recipes():
+    """benchmarks/recipe_choices.json must hold every variant and seed, made by the recipes the
+    script defines today: a change to the course recipe without a fresh run fails here."""
+    import json
+
+    from companion.recipes import SAMPLE_EPOCHS
+
+    script = _load("recipe_choices")
+    data = json.loads((ROOT / "benchmarks" / "recipe_choices.json").read_text(encoding="utf-8"))
+    assert data["format"] == script.FORMAT
+    assert data["recipes"] == {name: script._recipe_dict(r) for name, r in script.variants().items()}, (
+        "the recipes changed since benchmarks/recipe_choices.json was made: run python benchmarks/recipe_choices.py")
+    assert data["sample_epochs"] == SAMPLE_EPOCHS
+    seeds = sorted(str(s) for s in data["seeds"])
+    assert len(set(seeds)) >= 3
+    for name in [*script.variants(), "all_layers_same_time"]:
+        assert sorted(data["runs"][name]) == seeds
+        for run in data["runs"][name].values():
+            assert len(run["epoch"]) == len(run["val_acc"]) == len(run["seconds"]) > 0
+            assert all(0 <= a <= 1 for a in run["val_acc"])
+    for run in data["runs"]["course"].values():
+        assert SAMPLE_EPOCHS in run["epoch"]  # the stop-after-stage-1 baseline is read from here
+
+
+@pytest.mark.parametrize("args, rule", [
+    (["--seeds", "0", "1"], "at least 3 different seeds"),
+    (["--seeds", "0", "0", "0"], "at least 3 different seeds"),
+    (["--threads", "0"], "--threads 0 must be at least 1"),
+])
+def test_recipe_choices_refuses_what_cannot_state_a_spread(tmp_path, capsys, args, rule):
+    with pytest.raises(SystemExit) as stop:
+        _load("recipe_choices").main([*args, "--out", str(tmp_path / "r.json")])
+    assert stop.value.code == 2 and rule in capsys.readouterr().err
+
+
+def test_recipe_choices_refuses_an_output_folder_that_does_not_exist(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        _load("recipe_choices").main(["--out", str(tmp_path / "missing" / "r.json")])
+    assert stop.value.code == 2 and "its folder must exist and be writable" in capsys.readouterr().err

@@ -127,7 +127,7 @@ def test_expected_counts_pictures_and_explorers():
 
 def test_only_the_lessons_that_measure_time_run_alone():
     alone = [p.stem for p in notebook_paths() if browser_checks.expected(nbformat.read(p, as_version=4))["alone"]]
-    assert alone == ["06_dropout", "09_training"]
+    assert alone == ["06_dropout", "09_training", "10_faster"]
 
 
 def test_prepare_works_on_copies_in_a_temporary_folder(tmp_path):

@@ -138,7 +138,7 @@ def test_a_changed_result_makes_exactly_the_lessons_that_use_it_stale(tmp_path):
     path.write_text(text + "\n\nSHIFT_LIMIT = 3\n", encoding="utf-8")
     stale = {name for name, nb in lessons.items() if notebooks.stale_reason(nb, tmp_path)}
     codes = {name: "\n".join(c.source for c in nb.cells if c.cell_type == "code") for name, nb in lessons.items()}
-    users = {name for name, code in codes.items() if re.search(r"\b(robustness|claims|experiments)\b", code)}
+    users = {name for name, code in codes.items() if re.search(r"\b(robustness|claims)\b", code)}
     assert users and users <= stale
     assert stale < set(lessons), "a lesson that cannot reach robustness.py stays fresh"
     for name in stale:

@@ -286,7 +286,7 @@ def test_test_changed_runs_the_unit_tests_and_the_changed_lessons_strictly_then_
     assert cmd[cmd.index("tests"):] == ["tests", "notebooks/03_conv1.ipynb", "-x"] and "--nbval" in cmd
     assert portable == ["notebooks/03_conv1.ipynb", "-x"]
     out = capsys.readouterr().out
-    assert "2 file(s) changed since origin/main" in out and "1 of 12 lessons" in out
+    assert "2 file(s) changed since origin/main" in out and "1 of 14 lessons" in out
     assert "notebooks/03_conv1.ipynb changed" in out
 
 

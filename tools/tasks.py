@@ -111,7 +111,7 @@ def test_command(extra: list[str], cpus: int | None = None, base_env: dict[str, 
 
 
 def warm_experiments(extra: list[str], env: dict[str, str]) -> subprocess.Popen | None:
-    """Start the controlled training runs that lesson 10, the ledger and their tests share
+    """Start the controlled training runs that lessons 11 and 12, the ledger and their tests share
     (``companion.experiments``, about a minute) in the background, with the workers' own
     environment, so that they are ready or under way when the first worker asks: a worker
     that asks waits for them instead of running them a second time, and without this head

@@ -1,18 +1,43 @@
-"""The exercises of lesson 09 (训练, notebooks/09_training.ipynb)."""
+"""The exercises of lesson 09 (训练循环与评估, notebooks/09_training.ipynb)."""
 
 from __future__ import annotations
 
+import math
+
 import torch
+from torch import nn
 
 from ..exercise import Exercise, generic
-from ..model import build_model, features
 
 __all__ = ["EXERCISES"]
 
+F = nn.functional
 
-def _feature_bytes_per_image() -> int:
-    f = features(build_model("fixed"), torch.zeros(1, 1, 28, 28))
-    return f.numel() * f.element_size()
+
+def _twice_over_once() -> int:
+    """How many times larger a gradient is after two ``backward`` calls without ``zero_grad``."""
+    layer = nn.Linear(3, 2)
+    x = torch.arange(6.0).view(2, 3)
+    layer(x).sum().backward()
+    once = layer.weight.grad.clone()
+    layer(x).sum().backward()
+    return round((layer.weight.grad / once).mean().item())
+
+
+def _nll_cases() -> list[tuple[str, tuple]]:
+    """Seeded ``(log_probs, target)`` pairs: odd batch sizes and class counts, one sample alone."""
+    g = torch.Generator().manual_seed(9)
+    cases = []
+    for batch, classes in [(4, 10), (1, 10), (7, 3), (5, 2), (64, 10)]:
+        log_probs = F.log_softmax(torch.randn(batch, classes, generator=g) * 2, dim=1)
+        target = torch.randint(0, classes, (batch,), generator=g)
+        cases.append((f"log_probs 形状 ({batch}, {classes})，target 形状 ({batch},)", (log_probs, target)))
+    return cases
+
+
+def _nll_forbidden() -> dict:
+    return {"F.nll_loss": F.nll_loss, "F.cross_entropy": F.cross_entropy, "nn.NLLLoss": nn.NLLLoss,
+            "nn.CrossEntropyLoss": nn.CrossEntropyLoss}
 
 
 EXERCISES: list[Exercise] = [
@@ -23,28 +48,30 @@ EXERCISES: list[Exercise] = [
         generic("每一步处理一个批次；3500 除以 128 除不尽时，剩下的图单独组成最后一批。"),
     ),
     Exercise(
-        "09.min_smoothed_loss",
-        "label_smoothing=0.1、10 个类别时，若网络的预测分布恰好等于平滑后的目标分布，"
-        "交叉熵损失是多少？（保留两位小数）",
-        lambda: torch.nn.functional.cross_entropy(
-            torch.tensor([[0.91] + [0.01] * 9]).log(), torch.tensor([0]), label_smoothing=0.1
-        ).item(),
-        lambda a, e: "平滑后正确类别的目标概率是 1 − ε + ε/K，其余每类 ε/K；预测等于目标时，"
-        "损失就是目标分布的熵 −Σ q·ln q。",
+        "09.grad_accumulates",
+        "先别运行，预测：不调用 zero_grad，对同一批数据连做两次前向和 loss.backward()，"
+        "参数的 .grad 是只做一次时的几倍？",
+        _twice_over_once,
+        generic("backward 不会替换 .grad 里已有的数，而是把新算出的梯度加上去；这正是每一步开头要 zero_grad 的原因。"),
+    ),
+    Exercise(
+        "09.se_val",
+        "网络在 500 张验证图上的准确率是 96%。这个准确率的标准误是多少个百分点？（保留两位小数）",
+        lambda: 100 * math.sqrt(0.96 * 0.04 / 500),
+        lambda a, e: "标准误是 √(p(1−p)/n)，p 写成小数（0.96），算出来再乘以 100 换成百分点。",
         kind="float",
         decimals=2,
     ),
     Exercise(
-        "09.state_dict_tensors",
-        "保存的检查点里，state_dict 一共有多少个张量？",
-        lambda: len(build_model("fixed").state_dict()),
-        generic("只有 Conv2d 和 Linear 有参数，每层一个 weight、一个 bias；Dropout 没有参数，也没有缓冲区。"),
-    ),
-    Exercise(
-        "09.feature_cache_mb",
-        "第二阶段把每张训练图的特征图存起来。课程样本的 3,500 张训练图，这些特征图（float32）一共占多少 MB？"
-        "（1 MB = 10⁶ 字节，四舍五入到整数）",
-        lambda: round(3500 * _feature_bytes_per_image() / 1e6),
-        generic("每张图的特征图是池化层的输出 64×12×12 个数，float32 每个数 4 字节。"),
+        "09.nll_loss",
+        "写出函数 nll_loss(log_probs, target)：log_probs 的形状是 (批大小, 类别数)，target 是每个样本正确类别的下标；"
+        "返回与 F.nll_loss(log_probs, target) 相同的平均损失。不许调用 torch 自己的 nll_loss 或 cross_entropy。",
+        lambda: F.nll_loss,
+        lambda a, e: "NLLLoss 从每一行取出正确类别那一列（行下标 torch.arange(批大小)，列下标 target），"
+        "加负号，再对样本求平均。",
+        kind="function",
+        cases=_nll_cases,
+        forbidden=_nll_forbidden,
+        tolerance=1e-6,
     ),
 ]
