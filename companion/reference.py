@@ -144,7 +144,7 @@ def dropout2d(
     _generator(generator)
     p = _check_p(p)
     if x.dim() != 4:
-        raise ValueError(f"x has shape {tuple(x.shape)}; channel dropout needs (N, C, H, W)")
+        raise ValueError(f"x 的形状是 {tuple(x.shape)}；通道级 dropout 要求 (N, C, H, W)")
     keep = torch.rand(x.shape[:2], generator=generator) >= p
     return x * keep[:, :, None, None].to(x.dtype) / (1 - p), keep
 
@@ -178,7 +178,7 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
 
 
 def relu(x: torch.Tensor) -> torch.Tensor:
-    """max(x, 0) element by element."""
+    """逐元素取 max(x, 0)。"""
     return torch.where(x > 0, x, torch.zeros_like(x))
 
 
@@ -190,7 +190,7 @@ relu = v.checked(relu, _relu_arguments)  # lesson 08 prints relu's source: the c
 
 
 def log_softmax(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
-    """log softmax, computed stably: x − max − log Σ exp(x − max)."""
+    """log softmax 的稳定写法：x − max − log Σ exp(x − max)。"""
     shifted = x - x.max(dim=dim, keepdim=True).values
     return shifted - shifted.exp().sum(dim=dim, keepdim=True).log()
 

@@ -26,7 +26,7 @@ Transform = Callable[[torch.Tensor], torch.Tensor]
 
 
 def shift(x: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
-    """Move images ``dx`` pixels right and ``dy`` down, filling with zeros (pad, then crop)."""
+    """把图片向右平移 ``dx`` 个像素、向下平移 ``dy`` 个像素，移入的部分补 0（先填充，再裁剪）。"""
     p = max(abs(dx), abs(dy))
     h, w = x.shape[-2:]
     xp = F.pad(x, (p, p, p, p))

@@ -55,17 +55,16 @@ def conv_output_size(
             padding = 0
         elif padding == "same":
             if stride != 1:
-                raise ValueError(f"padding='same' needs stride=1, got stride={stride}")
+                raise ValueError(f"padding='same' 要求 stride=1，这里 stride={stride}")
             return size
         else:
-            raise ValueError(f"padding={padding!r} must be an integer >= 0, 'valid' or 'same'")
+            raise ValueError(f"padding={padding!r} 应当是 >= 0 的整数、'valid' 或 'same'")
     _check_int("padding", padding, 0)
     span = dilation * (kernel_size - 1) + 1
     if span > size + 2 * padding:
         raise ValueError(
-            f"kernel_size={kernel_size} (dilation={dilation}, span {span}) is larger than "
-            f"the padded input {size}+2*{padding}={size + 2 * padding}; the rule is "
-            "dilation*(kernel_size-1)+1 <= size+2*padding"
+            f"kernel_size={kernel_size}（dilation={dilation}，跨度 {span}）大于填充后的输入 "
+            f"{size}+2*{padding}={size + 2 * padding}；规则是 dilation*(kernel_size-1)+1 <= size+2*padding"
         )
     return (size + 2 * padding - span) // stride + 1
 
@@ -93,7 +92,7 @@ def pool_output_size(
     v.boolean("ceil_mode", ceil_mode)
     if 2 * padding > kernel_size:
         raise ValueError(
-            f"padding={padding} must be at most half of kernel_size={kernel_size}"
+            f"padding={padding} 超过了 kernel_size={kernel_size} 的一半（池化要求 2*padding <= kernel_size）"
         )
     span = dilation * (kernel_size - 1) + 1
     num = size + 2 * padding - span
@@ -102,9 +101,9 @@ def pool_output_size(
         out -= 1
     if out < 1:  # with ceil_mode, one window that overhangs a short input still counts (torch's rule)
         raise ValueError(
-            f"kernel_size={kernel_size} (dilation={dilation}, span {span}) is larger than "
-            f"the padded input {size}+2*{padding}={size + 2 * padding}"
-            + (" and ceil_mode cannot fit one window" if ceil_mode else "")
+            f"kernel_size={kernel_size}（dilation={dilation}，跨度 {span}）大于填充后的输入 "
+            f"{size}+2*{padding}={size + 2 * padding}"
+            + ("，ceil_mode 也放不下一个窗口" if ceil_mode else "")
         )
     return out
 

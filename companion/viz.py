@@ -254,16 +254,23 @@ def show_pooling(x: torch.Tensor, kernel_size: int = 2, title: str | None = None
                                gridspec_kw={"width_ratios": [w, pooled.shape[1]]})
     a.imshow(grid.numpy(), cmap="Blues")
     b.imshow(pooled.numpy(), cmap="Blues", vmin=float(grid.min()), vmax=float(grid.max()))
+    low, high = float(grid.min()), float(grid.max())
+
+    def dark(value: float) -> bool:  # the upper part of "Blues" is dark: white text reads better there
+        return high > low and (value - low) / (high - low) > 0.6
+
     for r in range(h):
         for c in range(w):
-            a.text(c, r, f"{grid[r, c].item():g}", ha="center", va="center", fontsize=9)
+            a.text(c, r, f"{grid[r, c].item():g}", ha="center", va="center", fontsize=9,
+                   color="white" if dark(grid[r, c].item()) else "black")
     for i in range(pooled.shape[0]):
         for j in range(pooled.shape[1]):
             a.add_patch(Rectangle((j * kernel_size - 0.5, i * kernel_size - 0.5), kernel_size, kernel_size,
                                   fill=False, lw=2, ec="black"))
             r, c = divmod(int(idx[i, j]), w)
             a.add_patch(plt.Circle((c, r), 0.38, fill=False, lw=2, ec="crimson"))
-            b.text(j, i, f"{pooled[i, j].item():g}", ha="center", va="center", fontsize=10, color="crimson")
+            b.text(j, i, f"{pooled[i, j].item():g}", ha="center", va="center", fontsize=10,
+                   color="white" if dark(pooled[i, j].item()) else "crimson")
     for ax, t in ((a, "输入（红圈：每个窗口的最大值）"), (b, "max_pool2d")):
         ax.set_xticks([])
         ax.set_yticks([])

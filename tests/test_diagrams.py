@@ -101,7 +101,7 @@ def test_output_size_or_reason():
     assert diagrams.output_size_or_reason(28, 3) == (26, "")
     assert diagrams.output_size_or_reason(25, 2, 2, pool=True, ceil_mode=True) == (13, "")
     out, reason = diagrams.output_size_or_reason(2, 5)
-    assert out is None and "larger than the padded input" in reason
+    assert out is None and "大于填充后的输入" in reason
     assert diagrams.output_size_or_reason(6, 2, 2, 2, pool=True)[0] is None
 
 
@@ -224,5 +224,5 @@ def test_window_values_refuse_what_they_cannot_draw():
         diagrams.draw_window_values(torch.zeros(13, 13), torch.zeros(2, 2))
     with pytest.raises(TypeError, match="real numbers"):
         diagrams.draw_window_values(torch.zeros(3, 3, dtype=torch.bool), torch.zeros(2, 2))
-    with pytest.raises(ValueError, match="larger than the padded input"):
+    with pytest.raises(ValueError, match="大于填充后的输入"):
         diagrams.draw_window_values(torch.zeros(2, 2), torch.zeros(3, 3))

@@ -79,8 +79,8 @@ def test_note_numbers():
         ((28, 3, 1, 0, 0), "dilation=0 must be >= 1"),
         ((28.0, 3), "size=28.0 must be an integer"),
         ((28, True), "kernel_size=True must be an integer"),
-        ((2, 5), "larger than the padded input"),
-        ((28, 3, 2, "same"), "padding='same' needs stride=1"),
+        ((2, 5), "大于填充后的输入"),
+        ((28, 3, 2, "same"), "padding='same' 要求 stride=1"),
         ((28, 3, 1, "full"), "padding='full'"),
     ],
 )
@@ -90,7 +90,7 @@ def test_conv_output_size_rejects_bad_arguments(args, match):
 
 
 def test_pool_output_size_rejects_bad_arguments():
-    with pytest.raises(ValueError, match="at most half"):
+    with pytest.raises(ValueError, match="的一半"):
         pool_output_size(10, 2, padding=2)
     with pytest.raises(ValueError, match="stride=0"):
         pool_output_size(10, 2, stride=0)
