@@ -190,8 +190,10 @@ def conf_py(url: str, branch: str, title: str) -> str:
     if url:
         options.update({"repository_url": url, "repository_branch": branch, "use_repository_button": True})
     return f'''# Written by tools/website.py (make site); edit that file, not this one.
+import logging
 from pathlib import Path
 
+import jieba
 from sphinx.search import languages
 from sphinx.search.zh import SearchChinese
 
@@ -204,6 +206,8 @@ class ChineseSearch(SearchChinese):
 
 
 languages["zh"] = ChineseSearch
+jieba.setLogLevel(logging.WARNING)  # no start-up lines
+jieba.dt.tmp_dir = str(Path(__file__).with_name("_build"))  # its cache beside the sources, not in /tmp
 html_search_options = {{"dict": str(Path(__file__).with_name("{SEARCH_DICT}"))}}  # jieba + the glossary's terms
 project = {title!r}
 language = "zh_CN"  # the interface and navigation in Chinese

@@ -195,9 +195,12 @@
       label.append(input, " ceil_mode");
       controls.append(label);
     }
+    const note = document.createElement("p");
+    note.className = "course-explorer-note";
+    note.textContent = "网页版探索器：拖动滑块，窗口图和输出尺寸直接在浏览器里重算（不需要运行内核）。";
     const stored = box.querySelector("img");
     if (stored) stored.remove();  // the stored picture stands in for a page without scripts only
-    box.prepend(controls, canvas);
+    box.prepend(note, controls, canvas);
     box.append(text);
     update();
     if (document.fonts) document.fonts.ready.then(update);  // the canvas text in the course's font
