@@ -14,16 +14,20 @@
 #   make lab-course     JupyterLab on the tracked lessons (instructors)
 #   make student        exercise copies without solutions in build/student/
 #   make new-exercise   NB=03 NAME=padding_for_10 [KIND=int]: a new exercise's cells and entry, to fill in
+#   make site           the course as a static website in build/site/ (stored outputs, never executed;
+#                       installs the [site] extra into .venv first)
+#   make test-site      every page of build/site/ served locally and opened in headless Chromium
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+SITE_STAMP := $(VENV)/.installed-site
 TASKS  := $(BIN)/python tools/tasks.py
 LAB_ARGS ?=
 NB     ?=
 
-.PHONY: venv lab lab-course update-lesson test test-portable lint test-browser test-cuda refresh refresh-stale student new-exercise clean
+.PHONY: venv lab lab-course update-lesson test test-portable lint test-browser test-cuda refresh refresh-stale student new-exercise site test-site clean
 
 venv: $(STAMP)
 
@@ -63,6 +67,15 @@ refresh-stale: $(STAMP)
 
 student: $(STAMP)
 	$(TASKS) student
+
+$(SITE_STAMP): pyproject.toml constraints.txt
+	$(PYTHON) tools/tasks.py venv --site
+
+site: $(SITE_STAMP)
+	$(TASKS) site
+
+test-site: $(SITE_STAMP)
+	$(TASKS) test-site
 
 KIND   ?= int
 NAME   ?=

@@ -246,3 +246,14 @@ def test_tidy_outputs_merges_chunks_and_strips_machine_paths():
         [new_output("stream", name="stderr", text="  0%|  | 0/9\r 50%|# | 4/9\r100%|##| 9/9\n")]
     )
     assert bar[0].text == "100%|##| 9/9\n"
+
+
+def test_the_site_builders_pins_are_no_part_of_the_lessons_provenance(tmp_path):
+    pins = tmp_path / "constraints.txt"
+    pins.write_text("torch==2.14.1\n", encoding="utf-8")
+    before = notebooks.pins_digest(tmp_path)
+    pins.write_text(f"torch==2.14.1\n{notebooks.SITE_PINS_MARKER} the site's pins\nsphinx==9.0.4\n", encoding="utf-8")
+    assert notebooks.pins_digest(tmp_path) == before
+    pins.write_text(f"torch==2.15.0\n{notebooks.SITE_PINS_MARKER} the site's pins\nsphinx==9.0.4\n", encoding="utf-8")
+    assert notebooks.pins_digest(tmp_path) != before
+    assert notebooks.SITE_PINS_MARKER in (notebooks.ROOT / "constraints.txt").read_text(encoding="utf-8")

@@ -14,8 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 
 
-def test_there_are_cpu_and_cuda_workflows():
-    assert {p.name for p in WORKFLOWS} == {"ci.yml", "cuda.yml"}
+def test_there_are_cpu_cuda_and_site_workflows():
+    assert {p.name for p in WORKFLOWS} == {"ci.yml", "cuda.yml", "site.yml"}
 
 
 def test_every_workflow_matches_the_schema():
@@ -93,7 +93,7 @@ def test_superseded_pull_request_runs_are_cancelled():
 
 def test_every_run_step_stops_at_its_first_failing_command():
     # Windows' default shell (pwsh) goes on after a failing command in a multi-line step
-    for name in ("ci.yml", "cuda.yml"):
+    for name in ("ci.yml", "cuda.yml", "site.yml"):
         workflow = _load(name)
         for job in workflow["jobs"].values():
             for step in job["steps"]:
@@ -197,7 +197,8 @@ def test_ci_entry_point_runs_the_tests_the_portability_check_the_linters_and_the
         ln.strip() for ln in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
         if ln.strip() and not ln.startswith("#")
     ]
-    assert lines[-4:] == ["make test", "make test-portable", "make lint", "make test-browser"]
+    assert lines[-6:] == ["make test", "make test-portable", "make lint", "make test-browser", "make site",
+                          "make test-site"]
 
 
 def test_ci_entry_point_installs_the_browser_or_fails_saying_why(tmp_path):
@@ -219,3 +220,17 @@ def test_pre_commit_hooks_use_the_venv_tools():
     cfg = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text(encoding="utf-8"))
     ids = {h["id"] for repo in cfg["repos"] for h in repo["hooks"]}
     assert ids == {"ruff", "nbqa-ruff", "normalise-notebooks"}
+
+
+def test_the_site_is_built_tested_and_deployed_on_pushes_to_main():
+    site = _load("site.yml")
+    triggers = _triggers(site)
+    assert set(triggers) == {"push", "workflow_dispatch"} and triggers["push"]["branches"] == ["main"]
+    build, deploy = site["jobs"]["build"], site["jobs"]["deploy"]
+    runs = _runs(build)
+    assert runs.index("make site ") < runs.index("make test-site ")
+    assert _step(build, "actions/upload-pages-artifact")["with"]["path"] == "build/site"
+    assert build["env"]["COURSE_REPOSITORY_URL"] == "${{ github.server_url }}/${{ github.repository }}"
+    assert deploy["needs"] == "build" and _step(deploy, "actions/deploy-pages")["id"] == "deployment"
+    assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
+    assert site["permissions"] == {"contents": "read"}  # the build job cannot write

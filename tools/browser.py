@@ -196,8 +196,9 @@ def _tail(path: Path, lines: int = 15) -> str:
     return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
 
 
-def start_browser(profile: Path):
-    """Headless Chromium from the system's packages (selenium never downloads one)."""
+def start_browser(profile: Path, extra_args: tuple[str, ...] = (), logging: dict[str, str] | None = None):
+    """Headless Chromium from the system's packages (selenium never downloads one); ``extra_args``
+    go to Chromium, ``logging`` is its ``goog:loggingPrefs`` (e.g. the console and the network)."""
     os.environ["SE_OFFLINE"] = "true"
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -206,8 +207,10 @@ def start_browser(profile: Path):
     options.binary_location = str(CHROMIUM)
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--window-size=1400,1000", f"--user-data-dir={profile}"):
+                "--no-first-run", "--window-size=1400,1000", f"--user-data-dir={profile}", *extra_args):
         options.add_argument(arg)
+    if logging:
+        options.set_capability("goog:loggingPrefs", logging)
     driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
     driver.set_script_timeout(60)
     return driver

@@ -132,9 +132,16 @@ def code_digest(nb) -> str:
     return _sha([c.source for c in nb.cells if c.cell_type == "code"])
 
 
+#: the line of constraints.txt after which the site builder's pins follow (``make site``): the lessons never
+#: import those packages, so they are no part of the versions their outputs were made with
+SITE_PINS_MARKER = "# ── make site:"
+
+
 def pins_digest(root: Path = ROOT) -> str:
-    """A fingerprint of constraints.txt: the versions the outputs were made with."""
-    return _sha([(root / "constraints.txt").read_text(encoding="utf-8")])
+    """A fingerprint of constraints.txt down to ``SITE_PINS_MARKER``: the versions the outputs were made with."""
+    text = (root / "constraints.txt").read_text(encoding="utf-8").replace("\r\n", "\n")
+    cut = text.find("\n" + SITE_PINS_MARKER)
+    return _sha([text if cut < 0 else text[:cut + 1]])
 
 
 def _strip(tree: ast.AST) -> ast.AST:

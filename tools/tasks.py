@@ -22,6 +22,9 @@ anything is installed. The Makefile calls these; paths come from this file's loc
                                               it prints the first lesson's URL
     python tools/tasks.py update-lesson NB    a fresh copy of one lesson; yours moves to my-notebooks/old/
     python tools/tasks.py lab-course [ARGS]   JupyterLab on the tracked lessons (for instructors)
+    python tools/tasks.py site                the course as a static website in build/site/ (installs the
+                                              [site] extra into .venv first; never executes a notebook)
+    python tools/tasks.py test-site           every page of build/site/ in headless Chromium, served locally
 """
 
 from __future__ import annotations
@@ -72,6 +75,26 @@ def venv(python: str | None = None) -> int:
         cwd=ROOT,
     )
     STAMP.touch()
+    return 0
+
+
+SITE_STAMP = VENV / ".installed-site"
+
+
+def venv_site(python: str | None = None) -> int:
+    """``venv``, then the ``[site]`` extra (the website's builder, pinned in constraints.txt) unless its
+    stamp is newer than the dependency files. ``make lab`` never installs it."""
+    venv(python)
+    deps = [ROOT / "pyproject.toml", ROOT / "constraints.txt"]
+    if SITE_STAMP.exists() and all(SITE_STAMP.stat().st_mtime >= d.stat().st_mtime for d in deps):
+        return 0
+    subprocess.check_call(
+        [str(venv_python()), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         "-c", str(ROOT / "constraints.txt"), "-e", f"{ROOT}[dev,site]"],
+        cwd=ROOT,
+    )
+    SITE_STAMP.touch()
+    STAMP.touch()  # the [dev] install is part of it
     return 0
 
 
@@ -464,6 +487,12 @@ def update_lesson(name: str) -> int:
     return 0
 
 
+def _test_site() -> int:
+    from tools import site_browser
+
+    return site_browser.main([])
+
+
 def new_exercise(lesson: str, name: str, kind: str) -> int:
     from tools.new_exercise import new_exercise as add
 
@@ -506,6 +535,7 @@ def _main(original: list[str]) -> int:
     sub = parser.add_subparsers(dest="task", required=True)
     p_venv = sub.add_parser("venv", help="create .venv with the pinned packages (skipped when up to date)")
     p_venv.add_argument("--python", help="interpreter that creates the venv (default: this one)")
+    p_venv.add_argument("--site", action="store_true", help="also the [site] extra (make site's builder)")
     sub.add_parser("test", help="unit tests and strict nbval of every notebook on CPU")
     p_changed = sub.add_parser("test-changed", help="unit tests and the lessons changed since BASE (pull requests)")
     p_changed.add_argument("base", help="the git revision to compare with, e.g. origin/main")
@@ -525,20 +555,24 @@ def _main(original: list[str]) -> int:
     p_new.add_argument("lesson", help="the lesson's two digits, e.g. 03")
     p_new.add_argument("name", help="the key's name: lower-case letters, digits, _ (the key is NN.name)")
     p_new.add_argument("--kind", default="int", help="int, float, shape, bool, choice, judge or function")
+    sub.add_parser("site", help="build the course as a static website in build/site/ (stored outputs)")
+    sub.add_parser("test-site", help="open every page of build/site/ in headless Chromium and check it")
     sub.add_parser("lab", help="open JupyterLab on your copies of the lessons")
     sub.add_parser("lab-course", help="open JupyterLab on the tracked lessons (instructors)")
     p_update = sub.add_parser("update-lesson", help="a fresh copy of one lesson; yours moves to my-notebooks/old/")
     p_update.add_argument("lesson", help="the lesson's number or name, e.g. 03 or 03_conv1")
     args, extra = parser.parse_known_args(argv)
     if args.task == "venv":
-        return venv(args.python)
+        return venv_site(args.python) if args.site else venv(args.python)
+    if args.task == "site":
+        venv_site()
     code = _reexec_in_venv(original)
     if code is not None:
         return code
     if extra and args.task not in ("test", "test-changed", "test-portable", "test-cuda", "test-browser", "lab",
                                    "lab-course"):
         parser.error(f"unknown arguments: {extra}")
-    from tools import browser, notebooks, student
+    from tools import browser, notebooks, student, website
 
     handlers = {
         "test": lambda: test(extra),
@@ -551,6 +585,8 @@ def _main(original: list[str]) -> int:
                                              only_stale=getattr(args, "stale", False)),
         "normalise": lambda: notebooks.normalise_files(notebooks.notebook_paths(args.notebooks)),
         "student": student.student,
+        "site": lambda: website.main([]),
+        "test-site": lambda: _test_site(),
         "lab": lambda: lab(extra),
         "lab-course": lambda: lab_course(extra),
         "update-lesson": lambda: update_lesson(getattr(args, "lesson", "")),
