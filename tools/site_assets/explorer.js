@@ -19,21 +19,21 @@
   function convOutputSize(n, k, s, p, d) {
     const span = d * (k - 1) + 1;
     if (span > n + 2 * p) {
-      return {out: null, reason: `kernel_size=${k} (dilation=${d}, span ${span}) is larger than the padded input ` +
-        `${n}+2*${p}=${n + 2 * p}; the rule is dilation*(kernel_size-1)+1 <= size+2*padding`};
+      return {out: null, reason: `kernel_size=${k}（dilation=${d}，跨度 ${span}）大于填充后的输入 ` +
+        `${n}+2*${p}=${n + 2 * p}；规则是 dilation*(kernel_size-1)+1 <= size+2*padding`};
     }
     return {out: Math.floor((n + 2 * p - span) / s) + 1, reason: ""};
   }
 
   /** companion.shapes.pool_output_size: {out, reason}; a window may not start in the right padding. */
   function poolOutputSize(n, k, s, p, d, ceil) {
-    if (2 * p > k) return {out: null, reason: `padding=${p} must be at most half of kernel_size=${k}`};
+    if (2 * p > k) return {out: null, reason: `padding=${p} 超过了 kernel_size=${k} 的一半（池化要求 2*padding <= kernel_size）`};
     const span = d * (k - 1) + 1, num = n + 2 * p - span;
     let out = (ceil ? Math.ceil(num / s) : Math.floor(num / s)) + 1;
     if (ceil && (out - 1) * s >= n + p) out -= 1;
     if (out < 1) {
-      return {out: null, reason: `kernel_size=${k} (dilation=${d}, span ${span}) is larger than the padded input ` +
-        `${n}+2*${p}=${n + 2 * p}` + (ceil ? " and ceil_mode cannot fit one window" : "")};
+      return {out: null, reason: `kernel_size=${k}（dilation=${d}，跨度 ${span}）大于填充后的输入 ` +
+        `${n}+2*${p}=${n + 2 * p}` + (ceil ? "，ceil_mode 也放不下一个窗口" : "")};
     }
     return {out, reason: ""};
   }
