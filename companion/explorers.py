@@ -54,7 +54,7 @@ def _formula(size: int, kernel_size: int, stride: int, padding: int, dilation: i
         return f"{head}：padding={padding} 超过了 kernel_size={kernel_size} 的一半，池化不允许"
     if num < 0:
         span = dilation * (kernel_size - 1) + 1
-        return f"{head}：分子 {num} < 0，核的跨度 {span} 大于补边后的边长 {size + 2 * padding}"
+        return f"{head}：分子 {num} < 0，核的跨度 {span} 大于填充后的边长 {size + 2 * padding}"
     steps = -(-num // stride) if ceil else num // stride
     text = f"{head} = {left}{num}/{stride}{right} + 1 = {steps + 1}"
     if num % stride:
@@ -108,7 +108,7 @@ def pool_report(size: int, kernel_size: int, stride: int | None = None, padding:
     ]
     num = size + 2 * padding - dilation * (kernel_size - 1) - 1
     if ceil_mode and num >= 0 and 2 * padding <= kernel_size and ours.isdigit() and int(ours) == -(-num // stride):
-        lines.append(f"最后一个窗口会从右侧的补边里开始，torch 不要它：{int(ours) + 1} − 1 = {ours}")
+        lines.append(f"最后一个窗口会从右侧的填充里开始，torch 不要它：{int(ours) + 1} − 1 = {ours}")
     lines += [f"companion.pool_output_size → {ours}", f"F.max_pool2d 的输出形状     → {theirs}",
               *_disagreement(ours, theirs)]
     return "\n".join(lines)

@@ -53,7 +53,7 @@
     const head = `${l}(${n} + 2·${p} − ${d}·(${k}−1) − 1)/${s}${r} + 1`;
     if (kind === "pool" && 2 * p > k) return `${head}：padding=${p} 超过了 kernel_size=${k} 的一半，池化不允许`;
     if (num < 0) {
-      return `${head}：分子 ${num} < 0，核的跨度 ${d * (k - 1) + 1} 大于补边后的边长 ${n + 2 * p}`;
+      return `${head}：分子 ${num} < 0，核的跨度 ${d * (k - 1) + 1} 大于填充后的边长 ${n + 2 * p}`;
     }
     const steps = ceil ? Math.ceil(num / s) : Math.floor(num / s);
     let text = `${head} = ${l}${num}/${s}${r} + 1 = ${steps + 1}`;
@@ -74,7 +74,7 @@
     const num = v.size + 2 * v.padding - v.dilation * (v.kernel_size - 1) - 1;
     if (pool && v.ceil_mode && num >= 0 && 2 * v.padding <= v.kernel_size && out !== null &&
         out === Math.ceil(num / v.stride)) {
-      lines.push(`最后一个窗口会从右侧的补边里开始，torch 不要它：${out + 1} − 1 = ${out}`);
+      lines.push(`最后一个窗口会从右侧的填充里开始，torch 不要它：${out + 1} − 1 = ${out}`);
     }
     return lines.concat([
       `${name} → ${out === null ? "拒绝 — ValueError: " + reason : out}`,
