@@ -18,7 +18,7 @@ from torch.nn import functional as F
 from . import _validate as v
 from .model import DigitRecognizer
 from .params import count_params
-from .shapes import conv_output_size, trace_shapes
+from .shapes import conv_output_size, trace_flow, trace_shapes
 
 HOLDS = "holds"
 CONDITION = "holds with a condition"
@@ -348,12 +348,11 @@ def classifier_1280() -> Verdict:
 
 
 def _order(model: nn.Module) -> list[str]:
-    """The modules and functions of ``model``'s forward pass, in the order they run (torch.fx)."""
-    import torch.fx
-
-    graph = torch.fx.symbolic_trace(model).graph
-    return [str(n.target) if n.op == "call_module" else getattr(n.target, "__name__", str(n.target))
-            for n in graph.nodes if n.op in ("call_module", "call_function", "call_method")]
+    """The steps of ``model``'s forward pass in the order they run (``trace_flow``): a module by
+    its attribute name, a function by what it is (``relu``)."""
+    modules = dict(model.named_modules())
+    return [row.name if row.name in modules else row.kind
+            for row in _quiet(trace_flow, model, torch.zeros(1, 1, 28, 28)) if row.kind != "input"]
 
 
 def dropout2_before_fc() -> Verdict:

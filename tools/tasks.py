@@ -60,20 +60,30 @@ def venv_python() -> Path:
     return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
+def _up_to_date(stamp: Path) -> bool:
+    """Whether ``stamp`` is newer than the dependency files (and the venv's python exists)."""
+    deps = [ROOT / "pyproject.toml", ROOT / "constraints.txt"]
+    return stamp.exists() and all(stamp.stat().st_mtime >= d.stat().st_mtime for d in deps) and venv_python().exists()
+
+
+def _install(extras: str) -> None:
+    """The project, editable, with ``extras``, pinned by constraints.txt."""
+    subprocess.check_call(
+        [str(venv_python()), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         "-c", str(ROOT / "constraints.txt"), "-e", f"{ROOT}[{extras}]"],
+        cwd=ROOT,
+    )
+
+
 def venv(python: str | None = None) -> int:
     """Create .venv and install the project (pinned) unless the stamp is newer than the
     dependency files. Idempotent: a second run with nothing changed installs nothing."""
-    deps = [ROOT / "pyproject.toml", ROOT / "constraints.txt"]
-    if STAMP.exists() and all(STAMP.stat().st_mtime >= d.stat().st_mtime for d in deps) and venv_python().exists():
+    if _up_to_date(STAMP):
         print(f"venv: {VENV.name} is up to date")
         return 0
     if not venv_python().exists():
         subprocess.check_call([python or sys.executable, "-m", "venv", str(VENV)])
-    subprocess.check_call(
-        [str(venv_python()), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "-c", str(ROOT / "constraints.txt"), "-e", f"{ROOT}[dev]"],
-        cwd=ROOT,
-    )
+    _install("dev")
     STAMP.touch()
     return 0
 
@@ -85,14 +95,9 @@ def venv_site(python: str | None = None) -> int:
     """``venv``, then the ``[site]`` extra (the website's builder, pinned in constraints.txt) unless its
     stamp is newer than the dependency files. ``make lab`` never installs it."""
     venv(python)
-    deps = [ROOT / "pyproject.toml", ROOT / "constraints.txt"]
-    if SITE_STAMP.exists() and all(SITE_STAMP.stat().st_mtime >= d.stat().st_mtime for d in deps):
+    if _up_to_date(SITE_STAMP):
         return 0
-    subprocess.check_call(
-        [str(venv_python()), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "-c", str(ROOT / "constraints.txt"), "-e", f"{ROOT}[dev,site]"],
-        cwd=ROOT,
-    )
+    _install("dev,site")
     SITE_STAMP.touch()
     STAMP.touch()  # the [dev] install is part of it
     return 0
