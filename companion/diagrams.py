@@ -16,8 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
-from matplotlib.collections import PatchCollection
+from matplotlib.collections import PolyCollection
 from matplotlib.patches import FancyBboxPatch, Patch, Rectangle
 from torch import nn
 
@@ -88,14 +89,18 @@ _STYLES = {  # gid → how those cells look
 }
 
 
+#: the corners of the unit square around a cell's centre
+_CORNERS = np.array([[-0.5, -0.5], [0.5, -0.5], [0.5, 0.5], [-0.5, 0.5]])
+
+
 def _cells(ax, cells: dict[str, list[tuple[float, float]]]) -> None:
     """Draw unit squares centred on (x, y), one collection per kind (fast for many cells);
     each collection's gid names the kind, and it has one path per cell."""
     for gid, centres in cells.items():
         if centres:
             style = {"edgecolor": _GRID, "linewidth": 0.8, **_STYLES[gid]}
-            squares = [Rectangle((x - 0.5, y - 0.5), 1, 1) for x, y in centres]
-            ax.add_collection(PatchCollection(squares, match_original=False, gid=gid, **style))
+            squares = np.asarray(centres, dtype=float)[:, None, :] + _CORNERS  # (cells, 4 corners, x/y)
+            ax.add_collection(PolyCollection(squares, gid=gid, **style))
 
 
 def _frame(ax, size: int, kernel_size: int, stride: int, padding: int, dilation: int,

@@ -65,9 +65,42 @@ def _digest(images: np.ndarray, labels: np.ndarray) -> str:
     return content_digest(np.ascontiguousarray(images).tobytes(), np.ascontiguousarray(labels).tobytes())
 
 
+#: the bytes of a CSV of whole numbers: the digits, the comma and the newline
+_PLAIN = np.zeros(256, dtype=bool)
+_PLAIN[[*range(ord("0"), ord("9") + 1), ord(","), ord("\n")]] = True
+
+
+def _whole_number_table(raw: bytes) -> np.ndarray | None:
+    """The table of a CSV made only of whole numbers of at most 9 digits, in rows of equal
+    length that each end in a newline, read with array arithmetic (about 10× faster than
+    ``np.loadtxt``, whose values it gives exactly); ``None`` for anything else, which
+    ``np.loadtxt`` then reads or refuses."""
+    buf = np.frombuffer(raw, dtype=np.uint8)
+    if buf.size == 0 or buf[-1] != ord("\n") or not _PLAIN[buf].all():
+        return None
+    is_sep = (buf == ord(",")) | (buf == ord("\n"))
+    ends = np.flatnonzero(is_sep)  # where each value ends
+    lengths = np.diff(ends, prepend=-1) - 1
+    if lengths.min() == 0 or lengths.max() > 9:
+        return None
+    rows = np.flatnonzero(buf[ends] == ord("\n"))  # the index of each row's last value
+    cols = rows[0] + 1
+    if rows.size * cols != ends.size or (rows != np.arange(cols - 1, ends.size, cols)).any():
+        return None
+    digits = buf.astype(np.int64) - ord("0")
+    values = np.zeros(ends.size, dtype=np.int64)
+    for place in range(1, int(lengths.max()) + 1):  # the last digit of every value, then the one before…
+        has = lengths >= place
+        values[has] += digits[ends[has] - place] * 10 ** (place - 1)
+    return values.astype(np.float32).reshape(rows.size, cols)
+
+
 def _parse_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    with gzip.open(path, "rt") as fh:
-        table = np.loadtxt(fh, delimiter=",", dtype=np.float32)
+    with gzip.open(path, "rb") as fh:
+        raw = fh.read()
+    table = _whole_number_table(raw)
+    if table is None:
+        table = np.loadtxt(raw.decode("utf-8").splitlines(), delimiter=",", dtype=np.float32, ndmin=2)
     if table.shape != (_SAMPLE_ROWS, 785):
         raise ValueError(f"{path}: expected {_SAMPLE_ROWS}×785 values, found {table.shape}")
     pixels, labels = table[:, :784], table[:, 784]

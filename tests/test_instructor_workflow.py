@@ -27,6 +27,10 @@ def _copy(course) -> Path:
     return course
 
 
+#: pytest without the start-up work these runs do not need: jsonschema's IRI parsers, hypothesis's plugin
+_QUICK = ("-q", "-p", "tools.pytest_startup", "-p", "no:hypothesispytest", "-p", "no:cacheprovider")
+
+
 def _run(course, *args, timeout=600):
     env = {**os.environ, "PYTHONPATH": str(course), "COURSE_DEVICE": "cpu"}
     return subprocess.run([sys.executable, *args], cwd=course, env=env, capture_output=True, text=True,
@@ -70,7 +74,7 @@ def test_add_a_cell_and_an_exercise_refresh_and_test(course):
     cells = {c.get("id"): c for c in out.cells}
     assert "⏳" in cells["c02-out-k3"].outputs[0]["text"] and cells["c02-out-k3-sol"].outputs == []
     # 5. the tests: the exercise is checked, the lesson's outputs are fresh and pass nbval
-    tested = _run(course, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval", "tests/test_exercises.py",
+    tested = _run(course, "-m", "pytest", *_QUICK, "--nbval", "tests/test_exercises.py",
                   "tests/test_notebooks.py::test_stored_outputs_are_not_older_than_the_code",
                   "notebooks/02_super.ipynb")
     assert tested.returncode == 0, tested.stdout[-3000:]
@@ -80,7 +84,7 @@ def test_add_a_cell_and_an_exercise_refresh_and_test(course):
 def test_an_unwritten_exercise_fails_its_tests(course):
     _copy(course)
     assert _run(course, "tools/tasks.py", "new-exercise", "02", "later", "--kind", "function").returncode == 0
-    tested = _run(course, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_exercises.py", "-k", "later")
+    tested = _run(course, "-m", "pytest", *_QUICK, "tests/test_exercises.py", "-k", "later")
     assert tested.returncode == 1 and "02.later" in tested.stdout
 
 

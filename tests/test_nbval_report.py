@@ -18,9 +18,9 @@ def test_an_nbval_difference_names_the_cell_and_the_sides(tmp_path):
     path = tmp_path / "diff.ipynb"
     nbformat.write(nb, path)
     # the notebook lies outside the checkout, so the root conftest.py is loaded as a plugin
-    proc = subprocess.run([sys.executable, "-m", "pytest", "--nbval", "-p", "conftest", "-p", "no:cacheprovider",
-                           "--color=no", "-q", str(path)], cwd=ROOT, capture_output=True, text=True, timeout=300,
-                          encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "tools.pytest_startup", "--nbval", "-p", "conftest",
+                           "-p", "no:cacheprovider", "--color=no", "-q", str(path)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300, encoding="utf-8")
     out = proc.stdout
     assert proc.returncode == 1, out
     assert "code cell 2 (JupyterLab shows [2] after a refresh; nbval calls it Cell 1)" in out

