@@ -564,11 +564,12 @@ def normalise_files(paths: list[Path]) -> int:
 # ── executing ──────────────────────────────────────────────────────────────────────
 
 
-#: glibc's allocator told to keep freed blocks of up to 32 MB (and up to 1 GB at the top of its
-#: heap) instead of handing each training step's activations back to the system and faulting
-#: them in again: on the CPU a training step is about 15 % faster and spends a third of the
+#: glibc's allocator told to serve blocks of up to 1 GiB from its heap and to keep up to 1 GiB
+#: free at the top of it, instead of mapping each large activation afresh and handing it back
+#: after use: every step then faults its memory in again. On the CPU a training step is about
+#: 15 % faster and an evaluation in batches of 1,000 digits about 40 %, with a sixth of the
 #: system time. Only allocation changes, never a number; other C libraries ignore the variable.
-MALLOC_TUNABLES = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824"
+MALLOC_TUNABLES = "glibc.malloc.mmap_threshold=1073741824:glibc.malloc.trim_threshold=1073741824"
 
 
 def kernel_env(device: str = "cpu", base: dict[str, str] | None = None) -> dict[str, str]:
