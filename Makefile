@@ -5,6 +5,8 @@
 #                       the first lesson's URL
 #   make update-lesson  NB=03: a fresh copy of one lesson; yours moves to my-notebooks/old/
 #   make test           unit tests + strict nbval of every notebook, offline, on CPU
+#   make test-commands  the course's own commands (new-exercise, refresh, student, lab, …) end to end on
+#                       copies of the course
 #   make test-portable  the strict notebook check again on torch's scalar kernels, one thread
 #   make lint           ruff on the code, nbQA-ruff on the notebooks, actionlint on the workflows (when installed)
 #   make test-browser   every lesson run in JupyterLab in headless Chromium (needs chromium, chromium-driver)
@@ -27,7 +29,7 @@ TASKS  := $(BIN)/python tools/tasks.py
 LAB_ARGS ?=
 NB     ?=
 
-.PHONY: venv lab lab-course update-lesson test test-portable lint test-browser test-cuda refresh refresh-stale student new-exercise site test-site clean
+.PHONY: venv lab lab-course update-lesson test test-commands test-portable lint test-browser test-cuda refresh refresh-stale student new-exercise site test-site clean
 
 venv: $(STAMP)
 
@@ -46,6 +48,9 @@ update-lesson: $(STAMP)
 
 test: $(STAMP)
 	$(TASKS) test
+
+test-commands: $(STAMP)
+	$(TASKS) test-commands
 
 test-portable: $(STAMP)
 	$(TASKS) test-portable

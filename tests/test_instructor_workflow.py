@@ -14,6 +14,8 @@ from nbformat.v4 import new_code_cell, new_markdown_cell
 
 from tools import new_exercise as ne
 
+pytestmark = pytest.mark.commands  # make test-commands runs these; make test leaves them out
+
 
 def _copy(course) -> Path:
     """The ``course`` copy, its lessons other than 02 marked fresh for the copy."""

@@ -5,7 +5,10 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+pytestmark = pytest.mark.commands  # make test-commands runs these; make test leaves them out
 
 ROOT = Path(__file__).resolve().parents[1]
 

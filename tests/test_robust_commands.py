@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.commands  # make test-commands runs these; make test leaves them out
+
 
 def _task(course, *args, prefix=()):
     env = {**os.environ, "PYTHONPATH": str(course), "COURSE_DEVICE": "cpu"}

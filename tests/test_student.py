@@ -3,6 +3,7 @@
 import os
 
 import nbformat
+import pytest
 
 from tools import notebooks, student
 
@@ -34,6 +35,7 @@ def test_student_copies_show_each_prompt_once(tmp_path, capsys):
     assert f"{removed} reference answers removed" in capsys.readouterr().out
 
 
+@pytest.mark.commands  # it executes the student copies: make test-commands
 def test_student_notebooks_execute_and_report_unanswered(tmp_path):
     student.student(tmp_path)
     os.environ.setdefault("COURSE_DEVICE", "cpu")

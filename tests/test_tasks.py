@@ -372,3 +372,26 @@ def test_the_kernels_keep_freed_memory_on_linux_unless_told_otherwise(monkeypatc
     assert "GLIBC_TUNABLES" not in kernel_env("cpu", {})
     _, test_env = tasks.test_command([], cpus=2, base_env={})
     assert test_env.get("GLIBC_TUNABLES") is None  # darwin here; on Linux the test workers get it too
+
+
+def test_make_test_leaves_the_command_tests_to_make_test_commands(monkeypatch):
+    runs = []
+    monkeypatch.setattr(tasks, "_run_with_warm_start", lambda cmd, env, extra: runs.append(cmd) or 0)
+    monkeypatch.setattr(tasks.subprocess, "call", lambda cmd, **kw: runs.append(cmd) or 0)
+    assert tasks.test(["-q"]) == 0 and tasks.test_commands(["-q"]) == 0
+    whole, commands = runs
+    assert whole[whole.index("not commands") - 1] == "-m" and whole[-1] == "-q"  # pytest's -m, not python's
+    assert commands[commands.index("commands") - 1] == "-m" and "tests" in commands
+    for named in (["tests/test_robust_commands.py"], ["-m", "slow"], ["tests/test_cli.py::test_help"]):
+        runs.clear()
+        tasks.test(named)
+        assert "not commands" not in runs[0]  # a choice of the caller's is left alone
+
+
+def test_the_command_tests_are_marked():
+    import tomllib
+
+    markers = tomllib.loads((tasks.ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["pytest"]
+    assert any(m.startswith(f"{tasks.COMMANDS_MARK}:") for m in markers["ini_options"]["markers"])
+    for name in ("test_instructor_workflow.py", "test_robust_commands.py", "test_nbval_report.py"):
+        assert "pytestmark = pytest.mark.commands" in (tasks.ROOT / "tests" / name).read_text(encoding="utf-8")

@@ -4,6 +4,7 @@ anything is installed. The Makefile calls these; paths come from this file's loc
 
     python tools/tasks.py venv                make .venv (pinned) unless it is up to date
     python tools/tasks.py test [ARGS]         unit tests + strict nbval of every notebook on CPU
+    python tools/tasks.py test-commands       the course's commands end to end on a copy of the course
     python tools/tasks.py test-changed BASE   the pull-request check: unit tests + the lessons changed since BASE
     python tools/tasks.py test-portable       the strict notebook check again, on torch's scalar
                                               kernels and one thread (outputs must not depend on them)
@@ -141,14 +142,18 @@ def test_command(extra: list[str], cpus: int | None = None, base_env: dict[str, 
     return cmd + list(extra), env
 
 
+def _names_tests(extra: list[str]) -> bool:
+    return any(not a.startswith("-") and (a.endswith((".py", ".ipynb")) or "::" in a or (ROOT / a).exists())
+               for a in extra)
+
+
 def warm_experiments(extra: list[str], env: dict[str, str]) -> subprocess.Popen | None:
     """Start the controlled training runs that lessons 11 and 12, the ledger and their tests share
     (``companion.experiments``, about a minute) in the background, with the workers' own
     environment, so that they are ready or under way when the first worker asks: a worker
     that asks waits for them instead of running them a second time, and without this head
     start it would sit idle. Only for a whole run (no tests named in ``extra``)."""
-    if any(not a.startswith("-") and (a.endswith((".py", ".ipynb")) or "::" in a or (ROOT / a).exists())
-           for a in extra):
+    if _names_tests(extra):
         return None
     code = "from companion import experiments; experiments.controlled_runs()"
     return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env,
@@ -164,9 +169,24 @@ def _run_with_warm_start(cmd: list[str], env: dict[str, str], extra: list[str]) 
             warm.wait()  # done by now: the last worker that needed it waited for it
 
 
+#: the mark of the tests that run the course's own commands end to end, on a copy of the course
+#: (``make test-commands``); ``make test`` leaves them out
+COMMANDS_MARK = "commands"
+
+
 def test(extra: list[str]) -> int:
-    cmd, env = test_command(extra)
+    """``make test``: every test but the end-to-end command tests, unless ``extra`` names tests
+    or chooses with ``-m`` itself."""
+    chosen = _names_tests(extra) or any(a == "-m" or a.startswith("-m") for a in extra)
+    cmd, env = test_command(extra if chosen else ["-m", f"not {COMMANDS_MARK}", *extra])
     return _run_with_warm_start(cmd, env, extra)
+
+
+def test_commands(extra: list[str]) -> int:
+    """``make test-commands``: the course's commands (new-exercise, refresh, student, lab,
+    update-lesson, pytest with nbval) run end to end on copies of the course."""
+    cmd, env = test_command(["-m", COMMANDS_MARK, "tests", *extra])
+    return subprocess.call(cmd, cwd=ROOT, env=env)
 
 
 def portable_command(extra: list[str], cpus: int | None = None) -> tuple[list[str], dict[str, str]]:
@@ -537,7 +557,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(original: list[str]) -> int:
     argv = original
-    argv = [a for a in argv if a != "--debug"] if argv[:1] not in (["test"], ["test-portable"]) else argv
+    passes_on = (["test"], ["test-commands"], ["test-portable"])  # pytest's own arguments
+    argv = [a for a in argv if a != "--debug"] if argv[:1] not in passes_on else argv
     parser = argparse.ArgumentParser(prog="python tools/tasks.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="task", required=True)
@@ -545,6 +566,7 @@ def _main(original: list[str]) -> int:
     p_venv.add_argument("--python", help="interpreter that creates the venv (default: this one)")
     p_venv.add_argument("--site", action="store_true", help="also the [site] extra (make site's builder)")
     sub.add_parser("test", help="unit tests and strict nbval of every notebook on CPU")
+    sub.add_parser("test-commands", help="the course's commands end to end on copies of the course")
     p_changed = sub.add_parser("test-changed", help="unit tests and the lessons changed since BASE (pull requests)")
     p_changed.add_argument("base", help="the git revision to compare with, e.g. origin/main")
     sub.add_parser("test-portable", help="strict nbval of the notebooks on torch's scalar kernels, one thread")
@@ -577,13 +599,14 @@ def _main(original: list[str]) -> int:
     code = _reexec_in_venv(original)
     if code is not None:
         return code
-    if extra and args.task not in ("test", "test-changed", "test-portable", "test-cuda", "test-browser", "lab",
+    if extra and args.task not in ("test", "test-commands", "test-changed", "test-portable", "test-cuda", "test-browser", "lab",
                                    "lab-course"):
         parser.error(f"unknown arguments: {extra}")
     from tools import browser, notebooks, student, website
 
     handlers = {
         "test": lambda: test(extra),
+        "test-commands": lambda: test_commands(extra),
         "test-changed": lambda: test_changed(getattr(args, "base", ""), extra),
         "test-portable": lambda: test_portable(extra),
         "lint": lint,
