@@ -197,8 +197,8 @@ def test_ci_entry_point_runs_the_tests_the_portability_check_the_linters_and_the
         ln.strip() for ln in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
         if ln.strip() and not ln.startswith("#")
     ]
-    assert lines[-6:] == ["make test", "make test-portable", "make lint", "make test-browser", "make site",
-                          "make test-site"]
+    assert lines[-7:] == ["make test", "make test-commands", "make test-portable", "make lint", "make test-browser",
+                          "make site", "make test-site"]
 
 
 def test_ci_entry_point_installs_the_browser_or_fails_saying_why(tmp_path):
