@@ -599,8 +599,8 @@ def _main(original: list[str]) -> int:
     code = _reexec_in_venv(original)
     if code is not None:
         return code
-    if extra and args.task not in ("test", "test-commands", "test-changed", "test-portable", "test-cuda", "test-browser", "lab",
-                                   "lab-course"):
+    if extra and args.task not in ("test", "test-commands", "test-changed", "test-portable", "test-cuda",
+                                   "test-browser", "lab", "lab-course"):
         parser.error(f"unknown arguments: {extra}")
     from tools import browser, notebooks, student, website
 
