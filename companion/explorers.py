@@ -1,19 +1,24 @@
 """The explorers of lessons 03 and 05: sliders for a convolution's (or a max pooling's)
-arguments; each move redraws the sliding window and prints the output size that
-``companion.shapes`` computes next to the shape torch actually returns, or torch's refusal
-in one line.
+arguments; each move redraws the sliding window and prints the output size that the rules of
+``companion.shapes`` give next to the shape torch returns, or torch's refusal in one line.
 
-An explorer is displayed as one output that carries three forms: the live widget (JupyterLab),
-the picture of its first values as a PNG (a static render, or the stored lesson before it runs)
-and the printed sizes as plain text (nbval compares it; it has no addresses or timings in it).
+An explorer is displayed as one output that carries three forms: the live explorer as HTML
+with its script (``companion/explorer.js``: the same script runs in JupyterLab and on the
+course website, with no kernel; torch's answer for every setting the sliders reach is computed
+by torch when the explorer is displayed and stored with it), the picture of its first values as
+a PNG, and the printed report as plain text (nbval compares it; it has no addresses or timings).
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import io
+import itertools
+import json
 from collections.abc import Callable
+from importlib import resources
 from typing import Any
 
 import torch
@@ -23,8 +28,8 @@ from torch.nn import functional as F
 from . import _validate
 from .diagrams import draw_sliding_window, output_size_or_reason
 
-__all__ = ["CONV_LIMITS", "POOL_LIMITS", "MARK", "conv_report", "pool_report", "Explorer", "conv_explorer",
-           "pool_explorer"]
+__all__ = ["CONV_LIMITS", "POOL_LIMITS", "MARK", "conv_report", "pool_report", "torch_results", "Explorer",
+           "conv_explorer", "pool_explorer"]
 
 #: an explorer's CSS class, and the key its output carries in its metadata (the browser test finds it so)
 MARK = "course-explorer"
@@ -123,86 +128,108 @@ def _png(fig, dpi: int) -> bytes:
     return buf.getvalue()
 
 
+def _settings(kind: str) -> list[dict[str, Any]]:
+    """Every setting the sliders (and the check box) of a ``kind`` explorer reach."""
+    limits = POOL_LIMITS if kind == "pool" else CONV_LIMITS
+    ranges = [range(low, high + 1) for low, high in limits.values()]
+    combos = [dict(zip(limits, values)) for values in itertools.product(*ranges)]
+    return [{**c, "ceil_mode": ceil} for c in combos for ceil in (False, True)] if kind == "pool" else combos
+
+
+def _key(kind: str, v: dict[str, Any]) -> str:
+    """A setting's key in ``torch_results`` (``settingKey`` in explorer.js)."""
+    key = ",".join(str(v[name]) for name in ("size", "kernel_size", "stride", "padding", "dilation"))
+    return f"{key},{int(v['ceil_mode'])}" if kind == "pool" else key
+
+
+def _torch_answer(kind: str, v: dict[str, Any]) -> str:
+    x = torch.zeros(1, 1, v["size"], v["size"])
+    if kind == "pool":
+        return _torch_shape(lambda: F.max_pool2d(x, v["kernel_size"], v["stride"], v["padding"], v["dilation"],
+                                                 ceil_mode=v["ceil_mode"]))
+    w = torch.zeros(1, 1, v["kernel_size"], v["kernel_size"])
+    return _torch_shape(lambda: F.conv2d(x, w, None, v["stride"], v["padding"], v["dilation"]))
+
+
+@functools.lru_cache(maxsize=2)
+def torch_results(kind: str) -> dict[str, Any]:
+    """torch's answer for every setting a ``kind`` explorer's sliders reach: the shape that
+    ``nn.Conv2d`` (``"conv"``) or ``F.max_pool2d`` (``"pool"``) returns on a 1×1×size×size
+    input, or its refusal in one line, as the report prints it. ``{"results": [distinct
+    answers], "index": {setting key: position in results}}``; the page looks each move up in it."""
+    if kind not in ("conv", "pool"):
+        raise ValueError(f"kind={kind!r} must be 'conv' or 'pool'")
+    results: list[str] = []
+    index: dict[str, int] = {}
+    position: dict[str, int] = {}
+    for v in _settings(kind):
+        answer = _torch_answer(kind, v)
+        if answer not in position:
+            position[answer] = len(results)
+            results.append(answer)
+        index[_key(kind, v)] = position[answer]
+    return {"results": results, "index": index}
+
+
+def _script() -> str:
+    return resources.files("companion").joinpath("explorer.js").read_text(encoding="utf-8")
+
+
 class Explorer:
-    """Sliders (and a check box) whose every change redraws the picture and reprints the
-    report. ``draw(**values, note=…)`` returns a figure, ``report(**values)`` the text.
-    ``values`` holds the current settings; ``refresh()`` redraws by hand."""
+    """A sliding-window explorer: sliders (and, for pooling, a check box) whose every move
+    redraws the picture and reprints the report in the page (``companion/explorer.js``, the
+    same script on the course website), with torch's answer for every setting computed here,
+    by torch, when the explorer is displayed. ``values`` holds the first settings and
+    ``report`` their printed report."""
 
-    def __init__(self, controls: dict[str, Any], draw: Callable[..., Any], report: Callable[..., str],
-                 dpi: int = 80) -> None:
-        import ipywidgets as widgets
+    def __init__(self, kind: str, values: dict[str, Any], dpi: int = 80) -> None:
+        self.kind, self.values, self.dpi = kind, dict(values), dpi
+        self.report = pool_report(**self.values) if kind == "pool" else conv_report(**self.values)
 
-        self.controls, self._draw, self._report, self.dpi = controls, draw, report, dpi
-        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
-        self.text = widgets.HTML()
-        self.box = widgets.VBox([widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap")),
-                                 self.image, self.text])
-        self.box.add_class(MARK)
-        self.report = ""
-        for control in controls.values():
-            control.observe(self._changed, names="value")
-        self.refresh()
+    def _picture(self) -> bytes:
+        return _png(draw_sliding_window(**self.values, pool=self.kind == "pool", note=self.report), self.dpi)
 
-    @property
-    def values(self) -> dict[str, Any]:
-        return {name: control.value for name, control in self.controls.items()}
+    def html(self, png: str) -> str:
+        """The box, its stored picture ``png`` (base64) and report, and the script that brings it to life."""
+        limits = POOL_LIMITS if self.kind == "pool" else CONV_LIMITS
 
-    def refresh(self) -> None:
-        self.report = self._report(**self.values)
-        self.image.value = _png(self._draw(**self.values), self.dpi)
-        self.text.value = f'<pre class="{MARK}-report">{html.escape(self.report)}</pre>'
+        def attr(value: Any) -> str:
+            return html.escape(json.dumps(value, ensure_ascii=False, separators=(",", ":")), quote=True)
 
-    def _changed(self, _change: dict) -> None:
-        try:
-            self.refresh()
-        except Exception as exc:  # a callback's error would otherwise vanish into the kernel's log
-            self.text.value = f"<pre>{html.escape(f'{type(exc).__name__}: {exc}')}</pre>"
+        return (f'<div class="{MARK}" data-kind="{self.kind}" data-values="{attr(self.values)}" '
+                f'data-limits="{attr(limits)}" data-torch="{attr(torch_results(self.kind))}">'
+                f'<img alt="{html.escape(self.report.splitlines()[0])}" src="data:image/png;base64,{png}">'
+                f'<pre class="{MARK}-report">{html.escape(self.report)}</pre></div>\n'
+                f"<script>\n{_script()}</script>\n")
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict[str, Any], dict[str, Any]]:
-        bundle = self.box._repr_mimebundle_()
-        static = _png(self._draw(**self.values, note=self.report), self.dpi)
-        bundle["image/png"] = base64.b64encode(static).decode("ascii")
-        bundle["text/plain"] = self.report
-        return bundle, {MARK: True}
+        png = base64.b64encode(self._picture()).decode("ascii")
+        return {"text/html": self.html(png), "image/png": png, "text/plain": self.report}, {MARK: True}
 
 
-def _sliders(values: dict[str, int], limits: dict[str, tuple[int, int]]) -> dict[str, Any]:
-    import ipywidgets as widgets
-
-    controls = {}
+def _checked(values: dict[str, int], limits: dict[str, tuple[int, int]]) -> dict[str, int]:
     for name, value in values.items():
         low, high = limits[name]
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise ValueError(f"{name}={value!r} must be an integer from {low} to {high}")
-        controls[name] = widgets.IntSlider(value=value, min=low, max=high, description=name, continuous_update=False,
-                                           style={"description_width": "initial"})
-    return controls
+    return values
 
 
 def conv_explorer(size: int = 8, kernel_size: int = 3, stride: int = 1, padding: int = 0,
                   dilation: int = 1) -> Explorer:
     """Sliders for ``nn.Conv2d``'s size, kernel, stride, padding and dilation (within
     ``CONV_LIMITS``; a value outside is a ``ValueError``)."""
-    controls = _sliders({"size": size, "kernel_size": kernel_size, "stride": stride, "padding": padding,
-                         "dilation": dilation}, CONV_LIMITS)
-    return Explorer(controls, draw_sliding_window, conv_report)
+    return Explorer("conv", _checked({"size": size, "kernel_size": kernel_size, "stride": stride,
+                                      "padding": padding, "dilation": dilation}, CONV_LIMITS))
 
 
 def pool_explorer(size: int = 7, kernel_size: int = 2, stride: int | None = None, padding: int = 0,
                   dilation: int = 1, ceil_mode: bool = False) -> Explorer:
     """Sliders for ``F.max_pool2d``'s size, kernel, stride (default: the kernel), padding and
     dilation (within ``POOL_LIMITS``) and a check box for ``ceil_mode``."""
-    import ipywidgets as widgets
-
     _validate.boolean("ceil_mode", ceil_mode)
     # kernel_size is checked before the stride, and its default (the kernel) is on the slider
     # for every kernel that is, so an error names only what the caller passed
-    controls = _sliders({"size": size, "kernel_size": kernel_size,
-                         "stride": kernel_size if stride is None else stride, "padding": padding,
-                         "dilation": dilation}, POOL_LIMITS)
-    controls["ceil_mode"] = widgets.Checkbox(value=ceil_mode, description="ceil_mode", indent=False)
-
-    def draw(**values: Any):
-        return draw_sliding_window(**values, pool=True)
-
-    return Explorer(controls, draw, pool_report)
+    values = _checked({"size": size, "kernel_size": kernel_size, "stride": kernel_size if stride is None else stride,
+                       "padding": padding, "dilation": dilation}, POOL_LIMITS)
+    return Explorer("pool", {**values, "ceil_mode": ceil_mode})

@@ -1,6 +1,12 @@
 import base64
+import html
 import itertools
+import json
 import random
+import re
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 import torch
@@ -85,39 +91,76 @@ def test_companion_agrees_with_torch_on_overhanging_ceil_mode_windows():
     assert all(agree(*sizes(explorers.pool_report(*case))) for case in cases)
 
 
-def test_moving_a_slider_redraws_and_reprints():
+def test_the_displayed_bundle_carries_the_page_explorer_a_picture_and_the_text():
     ex = explorers.conv_explorer(size=8, kernel_size=3, stride=2, padding=1)
-    image, report = ex.image.value, ex.report
-    assert image[:8] == b"\x89PNG\r\n\x1a\n" and "→ 4" in report and explorers.MARK in ex.box._dom_classes
-    ex.controls["size"].value = 9
-    assert ex.image.value != image and ex.report != report and "→ (1, 1, 5, 5)" in ex.report
-    assert "(1, 1, 5, 5)" in ex.text.value
-    ex.controls["kernel_size"].value = 5
-    ex.controls["dilation"].value = 3  # span 13 > 11: both refuse, the picture says so
-    assert all(s.startswith("拒绝") for s in sizes(ex.report))
-
-
-def test_the_displayed_bundle_carries_the_widget_a_picture_and_the_text():
-    ex = explorers.conv_explorer()
     bundle, metadata = ex._repr_mimebundle_()
     assert metadata == {explorers.MARK: True}
-    assert bundle["text/plain"] == ex.report == explorers.conv_report(8, 3)
+    assert bundle["text/plain"] == ex.report == explorers.conv_report(8, 3, 2, 1)
     assert base64.b64decode(bundle["image/png"])[:4] == b"\x89PNG"
-    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == ex.box.model_id
+    page = bundle["text/html"]
+    box = re.search(r'<div class="course-explorer" data-kind="conv" data-values="([^"]*)" data-limits="([^"]*)" '
+                    r'data-torch="([^"]*)">', page)
+    assert box, page[:300]
+    values, limits, torch_answers = (json.loads(html.unescape(g)) for g in box.groups())
+    assert values == ex.values and limits == {k: list(v) for k, v in explorers.CONV_LIMITS.items()}
+    assert torch_answers == explorers.torch_results("conv")
+    assert f'src="data:image/png;base64,{bundle["image/png"]}"' in page  # the picture where no script runs
+    assert f"<pre class=\"course-explorer-report\">{html.escape(ex.report)}</pre>" in page
+    script = (Path(explorers.__file__).parent / "explorer.js").read_text(encoding="utf-8")
+    assert page.endswith(f"<script>\n{script}</script>\n")  # the script the course website runs too
 
 
-def test_pool_explorer_defaults_the_stride_to_the_kernel_and_toggles_ceil_mode():
+@pytest.mark.parametrize("kind", ["conv", "pool"])
+def test_torch_answers_cover_every_setting_and_agree_with_companion(kind):
+    answers = explorers.torch_results(kind)
+    settings = explorers._settings(kind)
+    assert len(answers["index"]) == len(settings) == (2400 if kind == "conv" else 4500)
+    assert len(set(answers["results"])) == len(answers["results"])  # each answer once
+    pool = kind == "pool"
+    for v in settings:
+        theirs = answers["results"][answers["index"][explorers._key(kind, v)]]
+        ours = explorers._size_line(v["size"], v["kernel_size"], v["stride"], v["padding"], v["dilation"], pool,
+                                    v.get("ceil_mode", False))
+        assert explorers._disagreement(ours, theirs) == [], (v, ours, theirs)
+    for v in random.Random(0).sample(settings, 40):  # the report's own torch line is the same answer
+        report = explorers.pool_report(**v) if pool else explorers.conv_report(**v)
+        assert sizes(report)[1] == answers["results"][answers["index"][explorers._key(kind, v)]]
+    with pytest.raises(ValueError, match="kind='dense' must be 'conv' or 'pool'"):
+        explorers.torch_results("dense")
+
+
+def test_the_page_script_prints_the_report_companion_prints_on_every_setting(tmp_path):
+    """explorer.js's report (with torch's answers) is companion's, line for line, on all 6,900 settings."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed; make test-site makes the same comparison in Chromium")
+    cases = {}
+    for kind in ("conv", "pool"):
+        settings = explorers._settings(kind)
+        make = explorers.pool_report if kind == "pool" else explorers.conv_report
+        cases[kind] = {"settings": settings, "want": [make(**v) for v in settings],
+                       "torch": explorers.torch_results(kind)}
+    (tmp_path / "cases.json").write_text(json.dumps(cases, ensure_ascii=False), encoding="utf-8")
+    (tmp_path / "check.js").write_text(
+        'global.window = {}; global.document = {currentScript: null, readyState: "complete", '
+        "querySelectorAll: () => []};\n"
+        "require(process.argv[2]); const cases = require(process.argv[3]); const bad = [];\n"
+        'for (const kind of ["conv", "pool"]) { const c = cases[kind]; c.settings.forEach((v, i) => {\n'
+        '  const got = window.courseExplorer.report(kind, v, c.torch).join("\\n");\n'
+        "  if (got !== c.want[i]) bad.push([kind, v, got, c.want[i]]); }); }\n"
+        "console.log(JSON.stringify(bad.slice(0, 3))); process.exit(bad.length ? 1 : 0);\n", encoding="utf-8")
+    script = Path(explorers.__file__).parent / "explorer.js"
+    proc = subprocess.run([node, str(tmp_path / "check.js"), str(script), str(tmp_path / "cases.json")],
+                          capture_output=True, text=True, encoding="utf-8", timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_pool_explorer_defaults_the_stride_to_the_kernel_and_shows_ceil_mode():
     ex = explorers.pool_explorer(size=7, kernel_size=3)
     assert ex.values == {"size": 7, "kernel_size": 3, "stride": 3, "padding": 0, "dilation": 1, "ceil_mode": False}
-    ex.controls["ceil_mode"].value = True
+    ex = explorers.pool_explorer(size=7, kernel_size=3, ceil_mode=True)
     assert sizes(ex.report) == ("3", "(1, 1, 3, 3)") and "⌈4/3⌉" in ex.report
-
-
-def test_an_error_in_a_callback_is_shown_not_lost(monkeypatch):
-    ex = explorers.conv_explorer()
-    monkeypatch.setattr(ex, "_report", lambda **kw: 1 / 0)
-    ex.controls["size"].value = 9
-    assert "ZeroDivisionError" in ex.text.value
+    assert 'data-kind="pool"' in ex._repr_mimebundle_()[0]["text/html"]
 
 
 @pytest.mark.parametrize("make, kwargs, match", [
@@ -132,7 +175,7 @@ def test_explorers_refuse_values_their_sliders_cannot_hold(make, kwargs, match):
         make(**kwargs)
 
 
-def test_a_static_render_shows_the_picture_where_the_widget_cannot_run():
+def test_a_static_render_shows_the_picture_where_the_script_cannot_run():
     from nbconvert import HTMLExporter
     from nbformat.v4 import new_code_cell, new_notebook, new_output
 

@@ -30,23 +30,21 @@ def test_the_explorers_become_boxes_with_their_values_and_the_solutions_collapse
     page = website.site_notebook(nb, "05_pooling.ipynb")
     outputs = [o for c in page.cells for o in c.get("outputs", [])]
     boxes = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]
-    assert len(boxes) == 1 and 'data-kind="pool"' in boxes[0] and "&quot;ceil_mode&quot;: false" in boxes[0]
+    assert len(boxes) == 1 and 'data-kind="pool"' in boxes[0] and "&quot;ceil_mode&quot;:false" in boxes[0]
     solutions = [c for c in page.cells if "solution" in c.metadata.get("tags", [])]
     assert solutions and all("hide-input" in c.metadata["tags"] for c in solutions)
     assert not any("hide-input" in c.metadata.get("tags", []) for c in nb.cells)  # the lesson is untouched
     assert 'href="notebooks/05_pooling.ipynb"' in page.cells[0].source.split("\n", 3)[2]
 
 
-def test_explorer_settings_read_the_reports_first_line():
+def test_an_explorer_is_shown_as_stored_with_its_script():
     from companion import explorers
 
-    assert website.explorer_settings(explorers.conv_report(8, 3, 2, 1)) == (
-        "conv", {"size": 8, "kernel_size": 3, "stride": 2, "padding": 1, "dilation": 1})
-    kind, values = website.explorer_settings(explorers.pool_report(7, 2, ceil_mode=True))
-    assert kind == "pool" and values["ceil_mode"] is True and values["stride"] == 2
-    with pytest.raises(CourseError, match="explorer"):
-        website.explorer_settings("something else")
-
+    data, metadata = explorers.conv_explorer()._repr_mimebundle_()
+    nb = new_notebook(cells=[new_markdown_cell("# 第 03 课"), new_code_cell("explorers.conv_explorer()", outputs=[
+        new_output("execute_result", data=data, metadata=metadata, execution_count=1)])])
+    page = website.site_notebook(nb, "03_conv1.ipynb")
+    assert page.cells[1].outputs[0]["data"]["text/html"] == data["text/html"]  # the script that JupyterLab runs
 
 def test_launch_links_follow_the_configured_repository(tmp_path):
     assert website.launch_links("03_conv1.ipynb", "", "main") == [

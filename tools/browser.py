@@ -70,8 +70,11 @@ REPORT_JS = """
 const done = arguments[arguments.length - 1];
 (async () => {
   const panel = window.jupyterapp.shell.currentWidget;
+  // a picture is shown as a decoded image, or as an explorer's canvas (companion/explorer.js draws it)
   const shown = cell => [...cell.node.querySelectorAll('.jp-OutputArea-output img')]
-    .filter(i => i.complete && i.naturalWidth > 0).length;
+    .filter(i => i.complete && i.naturalWidth > 0).length
+    + [...cell.node.querySelectorAll('.jp-OutputArea-output canvas.course-explorer-canvas')]
+      .filter(c => c.width > 0).length;
   const wanted = cell => cell.model.outputs.toJSON().filter(o => o.data && o.data['image/png']).length;
   // outputs are attached and pictures decoded asynchronously, later on a busy machine: wait (at
   // most 30 s) until every code cell shows as many pictures as its outputs hold
@@ -102,8 +105,8 @@ EXPLORER_JS = """
 const box = document.querySelectorAll('.' + arguments[1])[arguments[0]];
 if (!box) return null;
 box.scrollIntoView({block: 'center'});
-const img = box.querySelector('img'), text = box.querySelector('.' + arguments[1] + '-report');
-return {src: img ? img.src : '', text: text ? text.textContent : ''};
+const canvas = box.querySelector('canvas'), text = box.querySelector('.' + arguments[1] + '-report');
+return {src: canvas ? canvas.toDataURL() : '', text: text ? text.textContent : ''};
 """
 # each lesson ends by stopping its kernel, as closing it would (the page is reloaded for the next)
 SHUTDOWN_JS = """
@@ -227,24 +230,29 @@ def _wait(driver, script: str, seconds: float, what: str, *args):
 
 
 def move_explorer(driver, index: int) -> dict:
-    """Press → on the first slider of explorer ``index``; report what changed."""
+    """Press → (← at the end) on the first slider of explorer ``index``; report what changed."""
+    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.common.keys import Keys
 
     before = driver.execute_script(EXPLORER_JS, index, EXPLORER)
     box = driver.find_elements(By.CSS_SELECTOR, f".{EXPLORER}")[index]
-    handles = box.find_elements(By.CSS_SELECTOR, ".widget-slider .noUi-handle")
-    if not handles or before is None:
-        return {"moved": False, "why": "no slider handle found"}
-    label = box.find_elements(By.CSS_SELECTOR, ".widget-slider .widget-label")
-    handles[0].send_keys(Keys.ARROW_RIGHT)
+    sliders = box.find_elements(By.CSS_SELECTOR, "input[type=range]")
+    if not sliders or before is None or not before["src"]:
+        return {"moved": False, "why": "no slider or no picture: did the explorer's script run?"}
+    slider = sliders[0]
+    at_end = slider.get_attribute("value") == slider.get_attribute("max")
+    # a click on the track, well away from the thumb, as a learner's mouse moves it (JupyterLab keeps
+    # the arrow keys for moving between cells while the notebook is in command mode)
+    width = slider.size["width"]
+    ActionChains(driver).move_to_element_with_offset(slider, int(width * 0.4) * (-1 if at_end else 1), 0) \
+        .click().perform()
     deadline, after = time.monotonic() + 30, before
     while time.monotonic() < deadline:
         after = driver.execute_script(EXPLORER_JS, index, EXPLORER)
         if after["src"] != before["src"] and after["text"] != before["text"]:
             break
         time.sleep(0.3)
-    return {"moved": True, "slider": label[0].text if label else "?", "pictureChanged": after["src"] != before["src"],
+    return {"moved": True, "slider": slider.get_attribute("name"), "pictureChanged": after["src"] != before["src"],
             "textChanged": after["text"] != before["text"]}
 
 

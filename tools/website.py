@@ -8,17 +8,17 @@ with jieba, MathJax and the Noto Sans CJK SC fonts (from mplfonts) are served by
 so it works offline and from a plain file server.
 
 Each lesson is copied into ``build/site-src/`` and adapted there, the tracked file untouched:
-its reference answers (tag ``solution``) are collapsed (``hide-input``), its explorers
-(``companion.explorers``) become ``<div class="course-explorer">`` that ``site_assets/explorer.js``
-gives sliders, and a line under its title links to the notebook (and, with a repository
-configured in ``[tool.course-site]`` of pyproject.toml, to Binder and Colab).
+its reference answers (tag ``solution``) are collapsed (``hide-input``), and a line under its
+title links to the notebook (and, with a repository
+configured in ``[tool.course-site]`` of pyproject.toml, to Binder and Colab). An explorer
+(``companion.explorers``) is stored as HTML with its script (``companion/explorer.js``), so the
+page shows it as JupyterLab does: sliders that redraw and reprint in the page, no kernel needed.
 """
 
 from __future__ import annotations
 
 import copy
 import html
-import json
 import os
 import re
 import shutil
@@ -43,7 +43,6 @@ EXPLORER = "course-explorer"  # companion.explorers.MARK
 SEARCH_DICT = "search-words.txt"
 #: the tag of the first cell that tools/colab_cell.py puts into a lesson (installs companion in Colab)
 COLAB_TAG = "colab-setup"
-_CALL = re.compile(r"(?P<kind>nn\.Conv2d|F\.max_pool2d)\((?P<args>[^)]*)\)，输入 1×1×(?P<size>\d+)×(?P=size)")
 
 
 # ── what the site is made from ───────────────────────────────────────────────────────────
@@ -92,31 +91,6 @@ def launch_links(name: str, url: str, branch: str) -> list[tuple[str, str]]:
     return links
 
 
-def explorer_settings(report: str) -> tuple[str, dict[str, int | bool]]:
-    """The kind (``"conv"`` or ``"pool"``) and slider values of an explorer, read from the first line of
-    its printed report (``companion.explorers.conv_report`` / ``pool_report``)."""
-    first = report.splitlines()[0] if report else ""
-    match = _CALL.search(first)
-    if not match:
-        raise CourseError(f"an explorer's report should start with its call and input size, not {first[:80]!r}")
-    values: dict[str, int | bool] = {"size": int(match["size"])}
-    for key, value in re.findall(r"(\w+)=(\w+)", match["args"]):
-        values[key] = value == "True" if key == "ceil_mode" else int(value)
-    return ("pool" if match["kind"] == "F.max_pool2d" else "conv"), values
-
-
-def explorer_html(kind: str, values: dict, png: str, report: str) -> str:
-    """The explorer's box on the page: the stored picture and report (what a page without scripts shows),
-    the values and the sliders' ranges for ``explorer.js``."""
-    from companion.explorers import CONV_LIMITS, POOL_LIMITS
-
-    limits = POOL_LIMITS if kind == "pool" else CONV_LIMITS
-    attrs = {"data-kind": kind, "data-values": json.dumps(values), "data-limits": json.dumps(limits)}
-    shown_attrs = " ".join(f'{k}="{html.escape(v)}"' for k, v in attrs.items())
-    return (f'<div class="{EXPLORER}" {shown_attrs}><img alt="滑动窗口示意图" src="data:image/png;base64,{png}"/>'
-            f'<pre class="{EXPLORER}-report">{html.escape(report)}</pre></div>')
-
-
 def site_notebook(nb, name: str, url: str = "", branch: str = "main"):
     """A copy of lesson ``nb`` (file name ``name``) as the site shows it; ``nb`` is not changed."""
     nb = copy.deepcopy(nb)
@@ -128,13 +102,6 @@ def site_notebook(nb, name: str, url: str = "", branch: str = "main"):
             tags.append("remove-cell")  # installs companion in Colab; the site has nothing to install
         if tags:
             cell.metadata["tags"] = tags
-        for out in cell.get("outputs", []):
-            data = out.get("data", {})
-            if out.get("metadata", {}).get(EXPLORER) and "image/png" in data:
-                text = data.get("text/plain", "")
-                text = "".join(text) if isinstance(text, list) else text
-                kind, values = explorer_settings(text)
-                data["text/html"] = explorer_html(kind, values, data["image/png"].strip(), text)
     links = " · ".join(f'<a class="course-launch-link" href="{html.escape(a)}">{html.escape(t)}</a>'
                        for t, a in launch_links(name, url, branch))
     line = f'\n\n<p class="course-launch">{links}</p>\n'
@@ -222,7 +189,6 @@ html_title = project
 html_theme_options = {options!r}
 html_static_path = ["_static"]
 html_css_files = ["course.css"]
-html_js_files = ["explorer.js"]
 html_extra_path = ["_extra"]  # the notebooks, for the download links
 html_last_updated_fmt = None
 html_show_sourcelink = False
@@ -273,8 +239,7 @@ def write_sources(dest: Path = SOURCE, root: Path = ROOT, env: dict[str, str] | 
     title = readme.splitlines()[0].lstrip("# ").split(" · ")[0].strip()
     atomic_write_text(dest / "conf.py", conf_py(url, branch, title))
     (dest / "_static" / "fonts").mkdir(parents=True)
-    for name in ("explorer.js", "course.css"):
-        shutil.copy(ASSETS / name, dest / "_static" / name)
+    shutil.copy(ASSETS / "course.css", dest / "_static" / "course.css")
     for name in FONTS:
         shutil.copy(fonts_dir() / name, dest / "_static" / "fonts" / name)
     (dest / "_extra" / "notebooks").mkdir(parents=True)
