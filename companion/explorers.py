@@ -194,7 +194,12 @@ class Explorer:
         limits = POOL_LIMITS if self.kind == "pool" else CONV_LIMITS
 
         def attr(value: Any) -> str:
-            return html.escape(json.dumps(value, ensure_ascii=False, separators=(",", ":")), quote=True)
+            return html.escape(json.dumps(value, ensure_ascii=False), quote=True)
+
+        # the picture in lines of 76 characters (a data URL's base64 may hold whitespace): no run of
+        # text without a space is long, which keeps regular expressions over the output (nbval's
+        # sanitizers) linear
+        png = "\n".join(png[i : i + 76] for i in range(0, len(png), 76))
 
         return (f'<div class="{MARK}" data-kind="{self.kind}" data-values="{attr(self.values)}" '
                 f'data-limits="{attr(limits)}" data-torch="{attr(torch_results(self.kind))}">'

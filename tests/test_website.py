@@ -30,7 +30,7 @@ def test_the_explorers_become_boxes_with_their_values_and_the_solutions_collapse
     page = website.site_notebook(nb, "05_pooling.ipynb")
     outputs = [o for c in page.cells for o in c.get("outputs", [])]
     boxes = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]
-    assert len(boxes) == 1 and 'data-kind="pool"' in boxes[0] and "&quot;ceil_mode&quot;:false" in boxes[0]
+    assert len(boxes) == 1 and 'data-kind="pool"' in boxes[0] and "&quot;ceil_mode&quot;: false" in boxes[0]
     solutions = [c for c in page.cells if "solution" in c.metadata.get("tags", [])]
     assert solutions and all("hide-input" in c.metadata["tags"] for c in solutions)
     assert not any("hide-input" in c.metadata.get("tags", []) for c in nb.cells)  # the lesson is untouched
