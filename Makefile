@@ -3,7 +3,7 @@
 # same commands work without make.
 #   make lab            JupyterLab on your own copies of the lessons (my-notebooks/, made once); prints
 #                       the first lesson's URL
-#   make update-lesson  NB=03: a fresh copy of one lesson; yours moves to my-notebooks/old/
+#   make update-lesson  NB=05: a fresh copy of one lesson; yours moves to my-notebooks/old/
 #   make test           unit tests + strict nbval of every notebook, offline, on CPU
 #   make test-commands  the course's own commands (new-exercise, refresh, student, lab, …) end to end on
 #                       copies of the course
@@ -11,11 +11,11 @@
 #   make lint           ruff on the code, nbQA-ruff on the notebooks, actionlint on the workflows (when installed)
 #   make test-browser   every lesson run in JupyterLab in headless Chromium (needs chromium, chromium-driver)
 #   make test-cuda      the notebooks on a GPU (COURSE_DEVICE=cuda, device-independent cells compared)
-#   make refresh        re-execute notebooks whole (NB=notebooks/03_conv1.ipynb for one)
+#   make refresh        re-execute notebooks whole (NB=notebooks/04_convolution.ipynb for one)
 #   make refresh-stale  re-execute only the lessons whose stored outputs are stale
 #   make lab-course     JupyterLab on the tracked lessons (instructors)
 #   make student        exercise copies without solutions in build/student/
-#   make new-exercise   NB=03 NAME=padding_for_10 [KIND=int]: a new exercise's cells and entry, to fill in
+#   make new-exercise   NB=05 NAME=padding_for_10 [KIND=int]: a new exercise's cells and entry, to fill in
 #   make site           the course as a static website in build/site/ (stored outputs, never executed;
 #                       installs the [site] extra into .venv first)
 #   make test-site      every page of build/site/ served locally and opened in headless Chromium

@@ -1,7 +1,7 @@
 """Test settings shared by the unit tests and the nbval run of the notebooks.
 
 It sits at the repository root so that it applies to every pytest run, including one
-that names a single notebook (``pytest --nbval notebooks/03_conv1.ipynb``)."""
+that names a single notebook (``pytest --nbval notebooks/04_convolution.ipynb``)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ _SHARED_RUNS = re.compile(r"\b(experiments|claims)\b")
 
 def pytest_collection_modifyitems(session, config, items):
     """Longest first, the shared runs last: the notebooks before the unit tests, the notebook
-    with the most cells first; then whatever reads the controlled runs (lessons 11, 12 and 13, the
+    with the most cells first; then whatever reads the controlled runs (lessons 15, 16 and 17, the
     ledger's and the runs' tests), so that the background computation has finished when they
     start instead of keeping a worker waiting. Each notebook's cells keep their order.
     ``make test`` hands out whole files in this order (``--dist loadscope --no-loadscope-reorder``)."""

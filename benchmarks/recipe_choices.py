@@ -25,7 +25,7 @@ number of steps, except where the variant is the budget itself:
 Everything runs on the CPU in float32 (no bf16), with one thread unless ``--threads`` says
 otherwise, so that the numbers do not depend on whether this CPU has bf16 units. The results,
 with the recipes that produced them, the command, the date, torch's version and the CPU's
-kernels, are written atomically to ``--out`` (JSON); lesson 10 reads that file, and
+kernels, are written atomically to ``--out`` (JSON); lesson 14 reads that file, and
 ``tests/test_benchmark.py`` checks that its recipes are still the course's.
 """
 

@@ -398,7 +398,7 @@ def dropout_rates() -> Verdict:
     model = _model()
     return Verdict(CONVENTION, f"经验法则，不是一次计算能证明的事实。本网络用 {model.dropout1.p:g} 和 "
                                f"{model.dropout2.p:g}（pytorch/examples 的取值）；课程的受控实验只比较了开与关"
-                               "（第 12 课），没有扫描丢弃率")
+                               "（第 16 课），没有扫描丢弃率")
 
 
 def coadaptation() -> Verdict:
@@ -413,7 +413,7 @@ def super_modern() -> Verdict:
 
     source = inspect.getsource(model_module)
     plain, spelled = source.count("super().__init__()"), source.count("super(DigitRecognizer")
-    return Verdict(CONVENTION, f"写法的习惯，两种写法在 Python 3 中等价（第 02 课）；课程自己的代码写了 {plain} 处 "
+    return Verdict(CONVENTION, f"写法的习惯，两种写法在 Python 3 中等价（第 03 课）；课程自己的代码写了 {plain} 处 "
                                f"super().__init__()，{spelled} 处带类名的写法")
 
 

@@ -1,9 +1,9 @@
 """The claims of the note that only a measurement can settle: robustness to small deformations
-(lesson 05's experiment), what the controlled training runs show about overfitting, compute and
-fc1's width (lesson 12), channel dropout's speed (lesson 06), and where dropout goes.
+(lesson 08's experiment), what the controlled training runs show about overfitting, compute and
+fc1's width (lesson 16), channel dropout's speed (lesson 10), and where dropout goes.
 
 Evidence about training names what was compared and how consistently, not the numbers: those
-change in their last digits from one CPU to another, and lesson 12 prints them.
+change in their last digits from one CPU to another, and lesson 16 prints them.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def _verdict(count: int) -> str:
 
 
 def pool_robustness() -> Verdict:
-    """Lesson 05's method: 200 normalised validation digits of the sample, the seed-0 network,
+    """Lesson 08's method: 200 normalised validation digits of the sample, the seed-0 network,
     shifts that fill with zeros, average pooling as the control."""
     from .sample import load_sample
 
@@ -73,12 +73,12 @@ def pool_robustness() -> Verdict:
         f"200 张验证集数字平移 1 像素，特征的平均相对变化：池化前 {s['池化前']:.2f}，最大池化后 {s['最大池化']:.2f}，"
         f"平均池化后 {s['平均池化']:.2f}；旋转 10°：{r['池化前']:.2f} → {r['最大池化']:.2f}（平均池化 "
         f"{r['平均池化']:.2f}）。这是随机权重的网络：变化变小了但远不为 0，平均池化同样有效，帮忙的是降低分辨率；"
-        f"训练后的网络上两种池化的差别见第 12 课。笔记说的“缩放”没有检验",
+        f"训练后的网络上两种池化的差别见第 16 课。笔记说的“缩放”没有检验",
     )
 
 
 def pool_noise() -> Verdict:
-    """Lesson 05's method with noise (standard deviation 0.1) added to the images."""
+    """Lesson 08's method with noise (standard deviation 0.1) added to the images."""
     from .sample import load_sample
 
     x, _ = load_sample("val")
@@ -103,7 +103,7 @@ def pool_overfitting() -> Verdict:
         (CONDITION if n else FAILS) if fewer else FAILS,
         f"池化本身 {pool_params} 个参数，却让 fc1 从 {without:,} 降到 {with_pool:,}；受控训练中（同样的数据、"
         f"预算与种子），有池化时训练/验证损失的差距在 {n}/{seeds} 个种子上更小（{CHANCE}）。条件：卷积层是带着池化"
-        f"训练的，对照只换掉了全连接部分，不是一个从头不带池化训练的网络（第 12 课）",
+        f"训练的，对照只换掉了全连接部分，不是一个从头不带池化训练的网络（第 16 课）",
     )
 
 
@@ -134,7 +134,7 @@ def pool_compute() -> Verdict:
         f"全连接层每张图 {fc_with:,} 次乘加，不池化要 {fc_without:,} 次（{fc_without / fc_with:.1f} 倍）；整个网络是 "
         f"{all_with:,} 对 {all_without:,} 次（{all_without / all_with:.1f} 倍：卷积层的计算不变）。受控训练中不池化的"
         f"验证损失在 {worse_loss}/{seeds} 个种子上更高，验证准确率相差"
-        f"{'不到 2 个百分点' if acc < 0.02 else '超过 2 个百分点'}（第 12 课）",
+        f"{'不到 2 个百分点' if acc < 0.02 else '超过 2 个百分点'}（第 16 课）",
     )
 
 
@@ -152,13 +152,13 @@ def dropout_overfitting() -> Verdict:
             for k in ("no_dropout1", "no_dropout2")}
     verdict = HOLDS if gap == seeds and val_better and acc_better else CONDITION if gap else FAILS
     outcome = ("验证损失和验证准确率也一致地更好" if val_better and acc_better else
-               "验证损失与验证准确率没有一致地变好（差别见第 12 课逐种子的配对计数）")
+               "验证损失与验证准确率没有一致地变好（差别见第 16 课逐种子的配对计数）")
     return Verdict(
         verdict,
         f"受控训练中（同样的数据、预算与种子，只改 dropout），有 dropout 时训练/验证损失的差距在 {gap}/{seeds} 个"
         f"种子上更小，而训练损失在 {train_up}/{seeds} 个种子上更高：差距变小主要因为训练集拟合得更差；{outcome}。"
         f"分开看，只去掉 dropout1 时差距{each['no_dropout1']}，只去掉 dropout2 时有 dropout 的差距{each['no_dropout2']}"
-        f"（{CHANCE}；数值见第 12 课）",
+        f"（{CHANCE}；数值见第 16 课）",
     )
 
 
@@ -169,7 +169,7 @@ def dropout_placement() -> Verdict:
     same = torch.allclose(torch.relu(x * keep), torch.relu(x) * keep)
     return Verdict(CONVENTION, "这是习惯，不是事实，而且笔记说的“通常”与常见代码相反：本模型（即 pytorch/examples "
                                "早年的 Net，同一份代码，只算一个例子）、torchvision 的 AlexNet 和 d2l-zh 都把 dropout "
-                               "放在激活之后（第 06 课）；"
+                               "放在激活之后（第 10 课）；"
                                f"对 ReLU 与通道 dropout 而言先后无关（两种顺序结果完全相同：{same}）")
 
 
@@ -177,7 +177,7 @@ def channelwise_faster() -> Verdict:
     x = torch.ones(64, 64, 12, 12)
     channel, element = nn.Dropout2d(0.25).train(), nn.Dropout(0.25).train()
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as lesson 06 times it: other processes disturb one thread least
+    torch.set_num_threads(1)  # as lesson 10 times it: other processes disturb one thread least
     try:
         channel(x), element(x)  # warm up
         t_channel = min(timeit.repeat(lambda: channel(x), number=10, repeat=5))
@@ -190,7 +190,7 @@ def channelwise_faster() -> Verdict:
         "本机 CPU 实测：对 64×64×12×12 的张量，通道 dropout（每个通道抽一个随机数）"
         + ("比元素 dropout 快一倍以上" if faster else "没有比元素 dropout 快一倍以上")
         + f"；快在要抽的随机数少（{x.shape[0] * x.shape[1]:,} 个对 {x.numel():,} 个）。"
-        "条件：只在 CPU 上量过，GPU 上没有测；倍数随机器而变，第 06 课量过",
+        "条件：只在 CPU 上量过，GPU 上没有测；倍数随机器而变，第 10 课量过",
     )
 
 
@@ -206,10 +206,10 @@ def fc_width() -> Verdict:
         f"受控训练中把 fc1 从 128 个输出减到 32 个（两者都去掉 dropout2，免得 32 个单元再被丢掉一半）：训练/验证损失的"
         f"差距在 {less_gap}/{seeds} 个种子上更小，验证准确率{'一致地更低' if lower_acc else '没有一致的差别'}。"
         f"条件：预算相同（{experiments.HEAD_EPOCHS} 轮），窄的头训练损失在 {higher_train}/{seeds} 个种子上更高，"
-        "还没拟合好；“表达能力受限”与“训练不够”没有分开（第 12 课）",
+        "还没拟合好；“表达能力受限”与“训练不够”没有分开（第 16 课）",
     )
 
 
 def fc_wide() -> Verdict:
     return Verdict(UNTESTED, "课程没有训练 512 个输出的 fc1：它的参数是 128 个输出时的 4 倍，受控训练的耗时也约 4 倍；"
-                             "可以仿照第 12 课自己试")
+                             "可以仿照第 16 课自己试")

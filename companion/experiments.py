@@ -2,7 +2,7 @@
 runs that change one thing of its fully connected part at a time.
 
 ``course_network()`` trains the note's network (dropout corrected) on the sample exactly as
-lesson 10 does. ``controlled_runs()`` freezes its convolutions, computes their feature maps
+lesson 14 does. ``controlled_runs()`` freezes its convolutions, computes their feature maps
 once, and trains a fresh head (fc1 → ReLU → fc2, with the note's dropout) on ``TRAIN_DIGITS``
 training digits for a few epochs, once per variant and seed: the baseline, and one change each
 (no dropout, no dropout1, no dropout2, no ReLU, a narrow fc1, a narrow fc1 without dropout2, no
@@ -12,9 +12,9 @@ reports, and for these frozen convolutions only: they were trained with pooling 
 dropout off.
 
 Both the course network's history and every run are measured on the sample's validation
-split; nothing here reads its test split, which lesson 12 uses once, for the final number.
+split; nothing here reads its test split, which lesson 16 uses once, for the final number.
 
-Training takes about half a minute on two cores, and lesson 12, the claims ledger and the tests
+Training takes about half a minute on two cores, and lesson 16, the claims ledger and the tests
 all ask for the same numbers, so both results are kept in the course cache, keyed by
 everything that could change them (companion's sources, torch's version, the CPU kernels and
 the thread count). The same key gives the same numbers whether they were computed now or read.
@@ -395,7 +395,7 @@ def _write_network(path: Path, trained: tuple[DigitRecognizer, History]) -> None
 
 def course_network() -> tuple[DigitRecognizer, History]:
     """The 'fixed' network trained with the course recipe on the sample, seed 0, on the CPU in
-    float32: what lesson 10 trains. Returned in eval mode with its training history, whose
+    float32: what lesson 14 trains. Returned in eval mode with its training history, whose
     ``test_loss``/``test_acc`` were measured on the sample's 500 validation digits (the test
     split is never read here: evaluate it once, at the end).
 

@@ -1,4 +1,4 @@
-/* The explorers of lessons 03 and 05: one implementation for JupyterLab and the course website.
+/* The explorers of lessons 05 and 07: one implementation for JupyterLab and the course website.
  *
  * companion.explorers displays each explorer as <div class="course-explorer" data-kind="conv|pool"
  * data-values=… data-limits=… data-torch=…> holding a picture and the printed report, followed by

@@ -1,4 +1,4 @@
-"""The explorers of lessons 03 and 05: sliders for a convolution's (or a max pooling's)
+"""The explorers of lessons 05 and 07: sliders for a convolution's (or a max pooling's)
 arguments; each move redraws the sliding window and prints the output size that the rules of
 ``companion.shapes`` give next to the shape torch returns, or torch's refusal in one line.
 

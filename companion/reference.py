@@ -186,7 +186,7 @@ def _relu_arguments(x: torch.Tensor) -> None:
     v.tensor("x", x, kind="real")
 
 
-relu = v.checked(relu, _relu_arguments)  # lesson 08 prints relu's source: the checks live apart
+relu = v.checked(relu, _relu_arguments)  # lesson 12 prints relu's source: the checks live apart
 
 
 def log_softmax(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
@@ -203,7 +203,7 @@ def _log_softmax_arguments(x: torch.Tensor, dim: int = -1) -> torch.Tensor | Non
     return x.clone() if x.numel() == 0 else None
 
 
-log_softmax = v.checked(log_softmax, _log_softmax_arguments)  # lesson 08 prints its source too
+log_softmax = v.checked(log_softmax, _log_softmax_arguments)  # lesson 12 prints its source too
 
 
 def nll_loss(log_probs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -1,6 +1,6 @@
 """How much a representation of a digit changes when the digit is shifted, rotated, scaled or
 noised: the pixels, the feature maps before pooling, after max pooling and, as the control,
-after average pooling (lesson 05's experiment, reused by lesson 12 and the claims ledger).
+after average pooling (lesson 08's experiment, reused by lesson 16 and the claims ledger).
 
 A change is measured per image as ``‖new − old‖ / ‖old‖`` (and as a cosine similarity), then
 averaged over the images and over a transform's directions. Shifts fill with zeros; rotations
@@ -39,7 +39,7 @@ def _shift_arguments(x: torch.Tensor, dx: int, dy: int) -> None:
     v.integer("dy", dy)
 
 
-shift = v.checked(shift, _shift_arguments)  # lesson 05 prints shift's source: the checks live apart
+shift = v.checked(shift, _shift_arguments)  # lesson 08 prints shift's source: the checks live apart
 
 
 def warp(x: torch.Tensor, angle: float = 0.0, zoom: float = 1.0) -> torch.Tensor:
@@ -60,7 +60,7 @@ def _noise(x: torch.Tensor) -> torch.Tensor:
 
 
 _DIRECTIONS = [(1, 0), (0, 1)]  # right, down
-#: the transforms of lesson 05, each with the directions it is averaged over
+#: the transforms of lesson 08, each with the directions it is averaged over
 TRANSFORMS: dict[str, list[Transform]] = {
     "平移 1 px": [lambda x, d=d: shift(x, *d) for d in _DIRECTIONS],
     "平移 2 px": [lambda x, d=d: shift(x, 2 * d[0], 2 * d[1]) for d in _DIRECTIONS],

@@ -54,7 +54,7 @@ def test_the_explorers_are_found_by_the_mark_companion_gives_them():
 
 
 def test_the_explorer_lessons_promise_their_explorers_and_solutions():
-    for name in ("03", "05"):
+    for name in ("05", "07"):
         nb = lesson(name)
         want = browser_checks.expected(nb)
         assert sum(c["explorers"] for c in want["cells"]) == 1
@@ -63,7 +63,7 @@ def test_the_explorer_lessons_promise_their_explorers_and_solutions():
 
 
 def test_an_unexpected_error_fails_the_lesson_and_names_the_cell():
-    nb = lesson("03")
+    nb = lesson("05")
     report = page(nb)
     code(report, 5)["errors"] = ["RuntimeError: boom"]
     for later in [c for c in report["cells"] if c["type"] == "code"][6:]:
@@ -74,7 +74,7 @@ def test_an_unexpected_error_fails_the_lesson_and_names_the_cell():
 
 
 def test_an_expected_error_that_does_not_come_fails_too():
-    nb = lesson("02")  # lesson 02 shows Python's own errors on purpose
+    nb = lesson("03")  # lesson 03 shows Python's own errors on purpose
     report = page(nb)
     n = next(i for i, c in enumerate(browser_checks.expected(nb)["cells"]) if "raises-exception" in c["tags"])
     code(report, n)["errors"] = []
@@ -127,7 +127,7 @@ def test_expected_counts_pictures_and_explorers():
 
 def test_only_the_lessons_that_measure_time_run_alone():
     alone = [p.stem for p in notebook_paths() if browser_checks.expected(nbformat.read(p, as_version=4))["alone"]]
-    assert alone == ["06_dropout", "09_training", "10_faster"]
+    assert alone == ["10_dropout_in_model", "13_training", "14_faster"]
 
 
 def test_prepare_works_on_copies_in_a_temporary_folder(tmp_path):

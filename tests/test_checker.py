@@ -9,49 +9,49 @@ from companion.exercises import EXERCISES, Exercise
 
 
 def test_unanswered_and_types(capsys):
-    assert check("03.params_rgb", None) is None
+    assert check("04.params_rgb", None) is None
     assert "尚未作答" in capsys.readouterr().out
-    assert evaluate("03.params_rgb", "896")[0] == "wrong"
-    assert evaluate("03.params_rgb", 896.0)[0] == "correct"
+    assert evaluate("04.params_rgb", "896")[0] == "wrong"
+    assert evaluate("04.params_rgb", 896.0)[0] == "correct"
     assert evaluate("00.shape_after_pool", torch.Size([1, 64, 12, 12]))[0] == "correct"
     assert evaluate("00.shape_after_pool", [1, 64, 12])[0] == "wrong"
 
 
 def test_check_prints_one_line_and_returns_nothing(capsys):
-    assert check("03.params_rgb", 896) is None
-    assert capsys.readouterr().out.startswith("✅ [03.params_rgb] 正确")
-    assert check("03.params_rgb", 864) is None
+    assert check("04.params_rgb", 896) is None
+    assert capsys.readouterr().out.startswith("✅ [04.params_rgb] 正确")
+    assert check("04.params_rgb", 864) is None
     out = capsys.readouterr().out
     assert out.startswith("❌") and "偏置" in out and out.count("\n") == 1
 
 
 def test_verify_is_silent_when_right_and_raises_when_wrong(capsys):
-    assert verify("03.params_rgb", 896) is None
+    assert verify("04.params_rgb", 896) is None
     assert capsys.readouterr().out == ""
     with pytest.raises(ValueError, match="not accepted.*偏置"):
-        verify("03.params_rgb", 864)
+        verify("04.params_rgb", 864)
     with pytest.raises(ValueError, match="尚未作答"):
-        verify("03.params_rgb", None)
+        verify("04.params_rgb", None)
 
 
 @pytest.mark.parametrize(
     "answer", [np.int64(896), np.int32(896), torch.tensor(896), torch.tensor([896]), np.float64(896.0)]
 )
 def test_numpy_and_torch_scalars_are_answers(answer):
-    assert evaluate("03.params_rgb", answer)[0] == "correct"
+    assert evaluate("04.params_rgb", answer)[0] == "correct"
 
 
 def test_numpy_and_torch_floats_and_shapes():
-    assert evaluate("06.scale_p02", np.float32(1.25))[0] == "correct"
-    assert evaluate("06.scale_p02", torch.tensor(1.25))[0] == "correct"
+    assert evaluate("09.scale_p02", np.float32(1.25))[0] == "correct"
+    assert evaluate("09.scale_p02", torch.tensor(1.25))[0] == "correct"
     assert evaluate("00.shape_after_pool", (np.int64(1), 64, 12, 12))[0] == "correct"
-    assert evaluate("03.params_rgb", np.array([896, 1]))[0] == "wrong"
+    assert evaluate("04.params_rgb", np.array([896, 1]))[0] == "wrong"
 
 
 @pytest.mark.parametrize("key, right, wrong", [
-    ("06.scale_p02", [1.25, 1.254, 1.246], [1.2, 1.3, 1.26]),  # two decimals: 1.2 is the classic 1 + p mistake
-    ("09.se_val", [0.88, 0.876, 0.8764], [0.87, 0.89, 0.871]),
-    ("08.ce_uniform", [2.3026, 2.30258], [2.35, 2.303, 2.3]),
+    ("09.scale_p02", [1.25, 1.254, 1.246], [1.2, 1.3, 1.26]),  # two decimals: 1.2 is the classic 1 + p mistake
+    ("13.se_val", [0.88, 0.876, 0.8764], [0.87, 0.89, 0.871]),
+    ("12.ce_uniform", [2.3026, 2.30258], [2.35, 2.303, 2.3]),
     ("00.fc1_share", [98.3, 98.33], [98.0, 98.4]),
 ])
 def test_tolerance_is_half_a_unit_of_the_last_asked_digit(key, right, wrong):
@@ -62,7 +62,7 @@ def test_tolerance_is_half_a_unit_of_the_last_asked_digit(key, right, wrong):
 
 
 def test_off_by_one_hint():
-    _, message = evaluate("03.out_k5_s2_p1", EXERCISES["03.out_k5_s2_p1"].expected() + 1)
+    _, message = evaluate("05.out_k5_s2_p1", EXERCISES["05.out_k5_s2_p1"].expected() + 1)
     assert "+1" in message or "取整" in message
 
 

@@ -67,8 +67,8 @@ def test_evidence_is_deterministic(results):
 
 def test_format_ledger_and_verdict_validation(results):
     text = claims.format_ledger([results["conv2.46"]])
-    assert "不成立" in text and "[04_conv2](04_conv2.ipynb)" in text
-    assert "04_conv2 |" in claims.format_ledger([results["conv2.46"]], links=False)
+    assert "不成立" in text and "[06_conv2](06_conv2.ipynb)" in text
+    assert "06_conv2 |" in claims.format_ledger([results["conv2.46"]], links=False)
     with pytest.raises(ValueError, match="verdict='maybe'"):
         claims.Verdict("maybe", "x")
 

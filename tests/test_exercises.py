@@ -124,7 +124,7 @@ def test_expected_values_come_from_torch(monkeypatch):
 
     real = nn.Conv2d.forward
     monkeypatch.setattr(nn.Conv2d, "forward", lambda self, x: real(self, x)[..., :-1, :-1])
-    assert evaluate("03.out_k5_s2_p1", (28 + 2 * 1 - 5) // 2 + 1)[0] == "wrong"
+    assert evaluate("05.out_k5_s2_p1", (28 + 2 * 1 - 5) // 2 + 1)[0] == "wrong"
 
 
 def test_each_lesson_has_its_own_exercise_module_with_its_own_keys():
@@ -168,11 +168,11 @@ def test_every_solution_cell_is_collapsed_and_follows_its_exercise():
 
 
 def test_the_channel_dropout_rule_is_what_torch_computes_with_its_own_mask():
-    # 06.channel_dropout gives the learner a mask; its expected answer must be torch's output for that mask
+    # 09.channel_dropout gives the learner a mask; its expected answer must be torch's output for that mask
     import torch
     from torch import nn
 
-    from companion.exercises.lesson_06_dropout import channel_dropout_rule
+    from companion.exercises.lesson_09_dropout import channel_dropout_rule
 
     for layer, shape in [(nn.Dropout1d(0.5), (6, 7, 5)), (nn.Dropout2d(0.25), (8, 16, 5, 5)),
                          (nn.Dropout3d(0.1), (4, 3, 2, 3, 4))]:
@@ -202,17 +202,17 @@ def test_the_linear_exercise_accepts_x_at_w_t_plus_b_and_catches_a_missing_bias(
     import torch
     from torch.nn import functional as F
 
-    assert evaluate("07.linear", _linear)[0] == "correct"
-    status, message = evaluate("07.linear", lambda x, w, b: x @ w.T + b)  # forgets that bias may be None
+    assert evaluate("11.linear", _linear)[0] == "correct"
+    status, message = evaluate("11.linear", lambda x, w, b: x @ w.T + b)  # forgets that bias may be None
     assert status == "wrong" and "bias=None" in message and "TypeError" in message
     assert "None" in message.split("提示：")[1]
     for cheat, name in [(lambda x, w, b: F.linear(x, w, b), "F.linear"),
                         (lambda x, w, b: torch.nn.functional.linear(x, w, b), "F.linear"),
                         (lambda x, w, b: torch.addmm(b, x, w.T), "torch.addmm"),
                         (lambda x, w, b: b.addmm(x, w.T), "Tensor.addmm")]:
-        status, message = evaluate("07.linear", cheat)
+        status, message = evaluate("11.linear", cheat)
         assert status == "wrong" and name in message and "亲手写出" in message
-    cases = EXERCISES["07.linear"].cases()
+    cases = EXERCISES["11.linear"].cases()
     assert any(args[2] is None for _, args in cases) and any(args[0].dim() != 2 for _, args in cases)
     assert any(n % 2 for _, args in cases for n in args[0].shape)  # odd sizes
 
@@ -220,26 +220,26 @@ def test_the_linear_exercise_accepts_x_at_w_t_plus_b_and_catches_a_missing_bias(
 def test_the_log_softmax_exercise_needs_the_stable_formula_and_says_why_the_naive_one_fails():
     import torch
 
-    assert evaluate("08.log_softmax", _log_softmax)[0] == "correct"
+    assert evaluate("12.log_softmax", _log_softmax)[0] == "correct"
     for naive in [lambda z, dim: (z.exp() / z.exp().sum(dim=dim, keepdim=True)).log(),
                   lambda z, dim: z - z.exp().sum(dim=dim, keepdim=True).log()]:
-        status, message = evaluate("08.log_softmax", naive)
+        status, message = evaluate("12.log_softmax", naive)
         assert status == "wrong" and "1000" in message and "上溢" in message.split("提示：")[1]
-    status, message = evaluate("08.log_softmax", lambda z, dim: _log_softmax(z, 1))  # ignores dim
+    status, message = evaluate("12.log_softmax", lambda z, dim: _log_softmax(z, 1))  # ignores dim
     assert status == "wrong" and "dim=0" in message and "keepdim" in message.split("提示：")[1]
     for cheat, name in [(lambda z, dim: z.log_softmax(dim), "Tensor.log_softmax"),
                         (lambda z, dim: torch.log_softmax(z, dim), "torch.log_softmax"),
                         (lambda z, dim: z.softmax(dim).log(), "Tensor.softmax"),
                         (lambda z, dim: z - torch.logsumexp(z, dim, keepdim=True), "torch.logsumexp")]:
-        status, message = evaluate("08.log_softmax", cheat)
+        status, message = evaluate("12.log_softmax", cheat)
         assert status == "wrong" and name in message and "亲手写出" in message
-    big = [args[0] for _, args in EXERCISES["08.log_softmax"].cases() if args[0].abs().min() > 900]
+    big = [args[0] for _, args in EXERCISES["12.log_softmax"].cases() if args[0].abs().min() > 900]
     assert len(big) == 2 and all(torch.isinf(b.exp()).any() or (b.exp() == 0).all() for b in big)
 
 
 def test_the_predict_exercises_of_lessons_07_and_08():
-    assert evaluate("07.predict_shape", (2, 3, 5))[0] == "correct"
-    assert evaluate("07.predict_shape", (2, 5))[0] == "wrong"
-    assert evaluate("07.predict_raises", True)[0] == "correct"  # (1, 64, 12, 12) is not flattened
-    assert evaluate("08.predict_nll_logits", -5.0)[0] == "correct"
-    assert evaluate("08.predict_nll_logits", 5.0)[0] == "wrong"  # NLLLoss takes the column as it is, negated
+    assert evaluate("11.predict_shape", (2, 3, 5))[0] == "correct"
+    assert evaluate("11.predict_shape", (2, 5))[0] == "wrong"
+    assert evaluate("11.predict_raises", True)[0] == "correct"  # (1, 64, 12, 12) is not flattened
+    assert evaluate("12.predict_nll_logits", -5.0)[0] == "correct"
+    assert evaluate("12.predict_nll_logits", 5.0)[0] == "wrong"  # NLLLoss takes the column as it is, negated

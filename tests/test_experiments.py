@@ -24,7 +24,7 @@ def test_summary_means_and_spreads():
 
 def test_the_variants_change_one_thing_each():
     # each variant against the run it is compared with: the baseline, except the narrow head
-    # without dropout2, which lesson 12 compares with the wide head without dropout2
+    # without dropout2, which lesson 16 compares with the wide head without dropout2
     against = {"narrow_no_dropout2": "no_dropout2"}
     for name, v in experiments.VARIANTS.items():
         base = experiments.VARIANTS[against.get(name, "baseline")]

@@ -41,7 +41,7 @@ def _run(course, *args, timeout=600):
 
 def test_add_a_cell_and_an_exercise_refresh_and_test(course):
     _copy(course)
-    lesson = course / "notebooks" / "02_super.ipynb"
+    lesson = course / "notebooks" / "03_super.ipynb"
     # 1. a new cell, as an instructor adds it in JupyterLab (make lab-course)
     nb = nbformat.read(lesson, as_version=4)
     end = next(i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and c.source.startswith("## 小结"))
@@ -49,20 +49,20 @@ def test_add_a_cell_and_an_exercise_refresh_and_test(course):
                          new_code_cell("print(companion.conv_output_size(28, 3))")]
     nbformat.write(nb, lesson)
     # 2. the exercise's cells and entry
-    made = _run(course, "tools/tasks.py", "new-exercise", "02", "out_k3")
+    made = _run(course, "tools/tasks.py", "new-exercise", "03", "out_k3")
     assert made.returncode == 0, made.stderr
-    assert "02.out_k3 (int) added" in made.stdout and "make refresh-stale" in made.stdout
+    assert "03.out_k3 (int) added" in made.stdout and "make refresh-stale" in made.stdout
     # 3. fill in what it says to write: the question, the expected value, the hint, the answer
-    module = course / "companion" / "exercises" / "lesson_02_super.py"
+    module = course / "companion" / "exercises" / "lesson_03_super.py"
     text = module.read_text(encoding="utf-8")
     text = text.replace("from torch import nn\n", "import torch\nfrom torch import nn\n", 1)
     text = text.replace('"题目：（用中文写出问题）"', '"3×3 卷积作用于 28×28 输入，输出边长是多少？"')
-    text = text.replace("lambda: (_ for _ in ()).throw(NotImplementedError('02.out_k3: its expected answer is not "
+    text = text.replace("lambda: (_ for _ in ()).throw(NotImplementedError('03.out_k3: its expected answer is not "
                         "written yet')),", "lambda: nn.Conv2d(1, 1, 3)(torch.zeros(1, 1, 28, 28)).shape[-1],")
     text = text.replace('"（一条不泄露答案的提示）"', '"每个方向少 k − 1 个位置。"')
     module.write_text(text, encoding="utf-8")
     nb = nbformat.read(lesson, as_version=4)
-    solution = next(c for c in nb.cells if c.get("id") == "c02-out-k3-sol")
+    solution = next(c for c in nb.cells if c.get("id") == "c03-out-k3-sol")
     # a solution may use the companion (what a learner may use)
     solution.source = solution.source.replace("answer = None  # the reference answer",
                                               "answer = companion.conv_output_size(28, 3)")
@@ -70,32 +70,32 @@ def test_add_a_cell_and_an_exercise_refresh_and_test(course):
     # 4. refresh what is stale: only this lesson
     refreshed = _run(course, "tools/tasks.py", "refresh", "--stale")
     assert refreshed.returncode == 0, refreshed.stdout + refreshed.stderr
-    assert "refresh: 1 refreshed" in refreshed.stdout and "03_conv1.ipynb is up to date" in refreshed.stdout
+    assert "refresh: 1 refreshed" in refreshed.stdout and "04_convolution.ipynb is up to date" in refreshed.stdout
     assert "TCP" not in refreshed.stderr and "MissingIDField" not in refreshed.stderr
     out = nbformat.read(lesson, as_version=4)
     cells = {c.get("id"): c for c in out.cells}
-    assert "⏳" in cells["c02-out-k3"].outputs[0]["text"] and cells["c02-out-k3-sol"].outputs == []
+    assert "⏳" in cells["c03-out-k3"].outputs[0]["text"] and cells["c03-out-k3-sol"].outputs == []
     # 5. the tests: the exercise is checked, the lesson's outputs are fresh and pass nbval
     tested = _run(course, "-m", "pytest", *_QUICK, "--nbval", "tests/test_exercises.py",
                   "tests/test_notebooks.py::test_stored_outputs_are_not_older_than_the_code",
-                  "notebooks/02_super.ipynb")
+                  "notebooks/03_super.ipynb")
     assert tested.returncode == 0, tested.stdout[-3000:]
     assert "failed" not in tested.stdout
 
 
 def test_an_unwritten_exercise_fails_its_tests(course):
     _copy(course)
-    assert _run(course, "tools/tasks.py", "new-exercise", "02", "later", "--kind", "function").returncode == 0
+    assert _run(course, "tools/tasks.py", "new-exercise", "03", "later", "--kind", "function").returncode == 0
     tested = _run(course, "-m", "pytest", *_QUICK, "tests/test_exercises.py", "-k", "later")
-    assert tested.returncode == 1 and "02.later" in tested.stdout
+    assert tested.returncode == 1 and "03.later" in tested.stdout
 
 
 @pytest.mark.parametrize("args, message", [
     (("3", "x"), "must be two digits"),
     (("42", "x"), "there is no lesson 42"),
-    (("02", "Bad-Name"), "must be lower-case letters"),
-    (("02", "x", "text"), "kind 'text' must be one of"),
-    (("02", "diamond_mro_len"), "already exists"),
+    (("03", "Bad-Name"), "must be lower-case letters"),
+    (("03", "x", "text"), "kind 'text' must be one of"),
+    (("03", "diamond_mro_len"), "already exists"),
 ])
 def test_new_exercise_refuses_what_it_cannot_do(course, args, message):
     _copy(course)
@@ -107,12 +107,12 @@ def test_new_exercise_refuses_what_it_cannot_do(course, args, message):
 
 def test_a_notebook_that_is_not_json_is_named(course):
     _copy(course)
-    lesson = course / "notebooks" / "02_super.ipynb"
+    lesson = course / "notebooks" / "03_super.ipynb"
     lesson.write_text("<<<<<<< HEAD\n" + lesson.read_text(encoding="utf-8"), encoding="utf-8")
-    module = course / "companion" / "exercises" / "lesson_02_super.py"
+    module = course / "companion" / "exercises" / "lesson_03_super.py"
     before = module.read_bytes()
-    with pytest.raises(ne.ExerciseError, match="02_super.ipynb is not a readable notebook"):
-        ne.new_exercise("02", "x", root=course)
+    with pytest.raises(ne.ExerciseError, match="03_super.ipynb is not a readable notebook"):
+        ne.new_exercise("03", "x", root=course)
     assert module.read_bytes() == before  # neither file is written
 
 

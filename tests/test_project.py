@@ -44,7 +44,7 @@ def test_constraints_pin_every_dependency_and_the_required_versions():
 
 def test_there_are_lessons():
     names = [p.name for p in NOTEBOOKS]
-    assert "00_overview.ipynb" in names and "03_conv1.ipynb" in names
+    assert "00_overview.ipynb" in names and "04_convolution.ipynb" in names
 
 
 def test_notebook_hygiene():

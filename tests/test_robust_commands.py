@@ -35,10 +35,10 @@ def _snapshot(top: Path) -> dict:
 
 
 def test_update_lesson_before_lab_ever_ran_makes_the_copy(course):
-    proc = _task(course, "update-lesson", "03")
+    proc = _task(course, "update-lesson", "04")
     assert proc.returncode == 0, proc.stderr
     assert "there was none before" in proc.stdout
-    assert (course / "my-notebooks" / "03_conv1.ipynb").is_file()
+    assert (course / "my-notebooks" / "04_convolution.ipynb").is_file()
 
 
 @pytest.mark.parametrize("task", [("update-lesson", "03"), ("lab", "--no-browser")])
@@ -55,11 +55,11 @@ def test_build_being_a_file(course):
 
 
 def test_a_notebook_with_a_merge_conflict_marker(course):
-    lesson = course / "notebooks" / "04_conv2.ipynb"
+    lesson = course / "notebooks" / "06_conv2.ipynb"
     lesson.write_text("<<<<<<< HEAD\n" + lesson.read_text(encoding="utf-8"), encoding="utf-8")
     before = _snapshot(course)
-    for task in (("student",), ("refresh", "--stale"), ("update-lesson", "04"), ("lab", "--no-browser")):
-        line = _one_error_line(_task(course, *task), "notebooks/04_conv2.ipynb", "merge-conflict markers",
+    for task in (("student",), ("refresh", "--stale"), ("update-lesson", "06"), ("lab", "--no-browser")):
+        line = _one_error_line(_task(course, *task), "notebooks/06_conv2.ipynb", "merge-conflict markers",
                                "git checkout --")
         assert "--debug" in line
     after = _snapshot(course)

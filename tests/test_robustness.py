@@ -1,4 +1,4 @@
-"""companion/robustness.py: lesson 05's deformation experiment."""
+"""companion/robustness.py: lesson 08's deformation experiment."""
 
 import pytest
 import torch
@@ -31,14 +31,14 @@ def test_compare_is_relative_change_and_cosine():
     assert robustness.compare(2 * old, old) == pytest.approx((1.0, 1.0))
 
 
-def test_measure_reproduces_lesson_05_and_restores_the_mode():
+def test_measure_reproduces_lesson_08_and_restores_the_mode():
     torch.manual_seed(0)
     model = companion.DigitRecognizer().train()
     x, _ = companion.load_sample("test")
     rel, cos = robustness.measure(model, x[:200], {"平移 1 px": robustness.TRANSFORMS["平移 1 px"]})
     r = rel["平移 1 px"]
     assert model.training and set(r) == {"像素", "池化前", "最大池化", "平均池化"}
-    assert round(r["池化前"], 3) == 0.562 and round(r["最大池化"], 3) == 0.405  # lesson 05's table
+    assert round(r["池化前"], 3) == 0.562 and round(r["最大池化"], 3) == 0.405  # lesson 08's table
     assert 0 < cos["平移 1 px"]["最大池化"] < 1
     with pytest.raises(ValueError, match=r"expected \(N, 1, 28, 28\)"):
         robustness.views(model, x[:2, :, :20])

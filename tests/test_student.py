@@ -40,7 +40,7 @@ def test_student_notebooks_execute_and_report_unanswered(tmp_path):
     student.student(tmp_path)
     os.environ.setdefault("COURSE_DEVICE", "cpu")
     # a short lesson; the others differ from it only in the same way
-    nb = notebooks.execute(tmp_path / "02_super.ipynb")
+    nb = notebooks.execute(tmp_path / "03_super.ipynb")
     exercises = [c for c in nb.cells if "exercise" in c.metadata.get("tags", [])]
     assert exercises
     for cell in exercises:

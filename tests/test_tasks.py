@@ -45,8 +45,8 @@ def test_make_test_runs_one_single_threaded_worker_per_cpu():
 def test_make_test_is_serial_on_one_cpu_or_when_asked():
     cmd, _ = tasks.test_command([], cpus=1)
     assert "-n" not in cmd
-    cmd, _ = tasks.test_command(["-n", "0", "notebooks/03_conv1.ipynb"], cpus=8)
-    assert cmd.count("-n") == 1 and cmd[-1] == "notebooks/03_conv1.ipynb"
+    cmd, _ = tasks.test_command(["-n", "0", "notebooks/04_convolution.ipynb"], cpus=8)
+    assert cmd.count("-n") == 1 and cmd[-1] == "notebooks/04_convolution.ipynb"
 
 
 def test_portable_check_lowers_the_cpu_dispatch_for_the_notebooks():
@@ -55,8 +55,8 @@ def test_portable_check_lowers_the_cpu_dispatch_for_the_notebooks():
     for key, value in tasks.PORTABLE_ENV.items():
         assert env[key] == value
     assert env["ATEN_CPU_CAPABILITY"] == "default" and env["OMP_NUM_THREADS"] == "1"
-    cmd, _ = tasks.portable_command(["notebooks/03_conv1.ipynb"], cpus=2)
-    assert cmd[-1] == "notebooks/03_conv1.ipynb" and "notebooks" not in cmd
+    cmd, _ = tasks.portable_command(["notebooks/04_convolution.ipynb"], cpus=2)
+    assert cmd[-1] == "notebooks/04_convolution.ipynb" and "notebooks" not in cmd
 
 
 def test_tasks_runs_without_make_from_any_python():
@@ -94,7 +94,7 @@ def test_a_whole_run_starts_the_shared_training_runs_at_once(monkeypatch):
     assert started[0][1] is env  # the workers' environment: the same cache key
     assert tasks.warm_experiments(["-x", "-n", "0"], env) == "proc"
     assert tasks.warm_experiments(["tests/test_shapes.py"], env) is None  # named tests: no head start
-    assert tasks.warm_experiments(["notebooks/03_conv1.ipynb"], env) is None
+    assert tasks.warm_experiments(["notebooks/04_convolution.ipynb"], env) is None
 
 
 # ── make lab: JupyterLab's log level, and the lesson's address printed last ─────────────────────────
@@ -192,18 +192,18 @@ def test_waiting_for_the_lab_gives_up_after_its_timeout(tmp_path):
 
 
 # ── test-changed: the pull-request fast path ────────────────────────────────────────────────────────
-LESSONS = ["notebooks/00_overview.ipynb", "notebooks/03_conv1.ipynb", "notebooks/05_pooling.ipynb"]
+LESSONS = ["notebooks/00_overview.ipynb", "notebooks/04_convolution.ipynb", "notebooks/07_pooling.ipynb"]
 
 
 @pytest.mark.parametrize("changed, picked", [
-    (["notebooks/05_pooling.ipynb"], ["notebooks/05_pooling.ipynb"]),
-    (["notebooks/05_pooling.ipynb", "notebooks/00_overview.ipynb"], LESSONS[::2]),  # in the course's order
+    (["notebooks/07_pooling.ipynb"], ["notebooks/07_pooling.ipynb"]),
+    (["notebooks/07_pooling.ipynb", "notebooks/00_overview.ipynb"], LESSONS[::2]),  # in the course's order
     (["companion/shapes.py"], []),  # the unit tests (with the provenance check) cover it
     (["tests/test_shapes.py", "README.md", "docs/INSTRUCTORS.md"], []),
-    (["notebooks/04_conv2.ipynb"], []),  # deleted: not a lesson any more
-    (["companion/shapes.py", "notebooks/03_conv1.ipynb"], ["notebooks/03_conv1.ipynb"]),
+    (["notebooks/06_conv2.ipynb"], []),  # deleted: not a lesson any more
+    (["companion/shapes.py", "notebooks/04_convolution.ipynb"], ["notebooks/04_convolution.ipynb"]),
     (["tests/sanitize.cfg"], LESSONS),  # how every lesson is compared
-    (["conftest.py", "notebooks/03_conv1.ipynb"], LESSONS),
+    (["conftest.py", "notebooks/04_convolution.ipynb"], LESSONS),
     (["constraints.txt"], LESSONS),
     (["tools/notebooks.py"], LESSONS),
     ([], []),
@@ -216,12 +216,12 @@ def test_changed_selection(changed, picked):
 
 
 def test_changed_selection_refuses_paths_it_cannot_compare():
-    for bad in ([""], ["notebooks\\03_conv1.ipynb"], [None]):
+    for bad in ([""], ["notebooks\\04_convolution.ipynb"], [None]):
         with pytest.raises(ValueError, match="repository path"):
             tasks.changed_selection(bad, LESSONS)
 
 
-_paths = st.lists(st.sampled_from([*LESSONS, "notebooks/09_training.ipynb", "companion/model.py", "tests/x.py",
+_paths = st.lists(st.sampled_from([*LESSONS, "notebooks/13_training.ipynb", "companion/model.py", "tests/x.py",
                                    "README.md", *tasks.CHECKS_EVERY_LESSON]), max_size=8)
 
 
@@ -245,7 +245,7 @@ def _git(repo, *args):
 def test_changed_files_are_the_branchs_committed_uncommitted_and_new_files(tmp_path):
     repo = tmp_path / "repo"
     (repo / "notebooks").mkdir(parents=True)
-    for name in ("a.txt", "b.txt", "main-only.txt", "notebooks/03_conv1.ipynb", "notebooks/05_pooling.ipynb"):
+    for name in ("a.txt", "b.txt", "main-only.txt", "notebooks/04_convolution.ipynb", "notebooks/07_pooling.ipynb"):
         (repo / name).write_text(name, encoding="utf-8")
     _git(repo, "init", "-q", "-b", "main")
     _git(repo, "add", ".")
@@ -258,10 +258,10 @@ def test_changed_files_are_the_branchs_committed_uncommitted_and_new_files(tmp_p
     (repo / "main-only.txt").write_text("main moved on", encoding="utf-8")  # not the pull request's change
     _git(repo, "commit", "-q", "-am", "main")
     _git(repo, "checkout", "-q", "pr")
-    (repo / "notebooks" / "03_conv1.ipynb").write_text("edited, not committed", encoding="utf-8")
+    (repo / "notebooks" / "04_convolution.ipynb").write_text("edited, not committed", encoding="utf-8")
     (repo / "new file.txt").write_text("untracked", encoding="utf-8")
     assert tasks.changed_files("main", root=repo) == [
-        "a.txt", "b.txt", "c.txt", "new file.txt", "notebooks/03_conv1.ipynb"]
+        "a.txt", "b.txt", "c.txt", "new file.txt", "notebooks/04_convolution.ipynb"]
     with pytest.raises(RuntimeError, match="git merge-base"):
         tasks.changed_files("origin/no-such-branch", root=repo)
     for bad in ("", "  ", "--output=x"):
@@ -279,15 +279,15 @@ def _record_test_changed(monkeypatch, changed, unit_status=0):
 
 
 def test_test_changed_runs_the_unit_tests_and_the_changed_lessons_strictly_then_portably(monkeypatch, capsys):
-    calls = _record_test_changed(monkeypatch, ["companion/shapes.py", "notebooks/03_conv1.ipynb"])
+    calls = _record_test_changed(monkeypatch, ["companion/shapes.py", "notebooks/04_convolution.ipynb"])
     assert tasks.test_changed("origin/main", ["-x"]) == 0
     (_, warm), (_, cmd), (_, portable) = calls
     assert warm == []  # the shared training runs start at once, as in a whole run
-    assert cmd[cmd.index("tests"):] == ["tests", "notebooks/03_conv1.ipynb", "-x"] and "--nbval" in cmd
-    assert portable == ["notebooks/03_conv1.ipynb", "-x"]
+    assert cmd[cmd.index("tests"):] == ["tests", "notebooks/04_convolution.ipynb", "-x"] and "--nbval" in cmd
+    assert portable == ["notebooks/04_convolution.ipynb", "-x"]
     out = capsys.readouterr().out
-    assert "2 file(s) changed since origin/main" in out and "1 of 14 lessons" in out
-    assert "notebooks/03_conv1.ipynb changed" in out
+    assert "2 file(s) changed since origin/main" in out and "1 of 18 lessons" in out
+    assert "notebooks/04_convolution.ipynb changed" in out
 
 
 def test_test_changed_without_lessons_runs_the_unit_tests_only(monkeypatch):
@@ -297,7 +297,7 @@ def test_test_changed_without_lessons_runs_the_unit_tests_only(monkeypatch):
 
 
 def test_test_changed_stops_at_a_failure_and_on_a_base_git_does_not_know(monkeypatch, capsys):
-    calls = _record_test_changed(monkeypatch, ["notebooks/03_conv1.ipynb"], unit_status=1)
+    calls = _record_test_changed(monkeypatch, ["notebooks/04_convolution.ipynb"], unit_status=1)
     assert tasks.test_changed("origin/main", []) == 1 and "portable" not in [c[0] for c in calls]
 
     def unknown(base):

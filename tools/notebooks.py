@@ -179,7 +179,7 @@ def _dump(node) -> str:
 
 
 def _module_name(path: Path, package: Path) -> str:
-    """``companion/exercises/lesson_03_conv1.py`` → ``exercises.lesson_03_conv1``; a package's
+    """``companion/exercises/lesson_04_convolution.py`` → ``exercises.lesson_04_convolution``; a package's
     ``__init__.py`` is the package's own name (``__init__`` for companion itself)."""
     parts = list(path.relative_to(package).with_suffix("").parts)
     if parts[-1] == "__init__" and len(parts) > 1:

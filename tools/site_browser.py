@@ -8,7 +8,7 @@ that leaves the site, a stored figure missing or not decoded, a solution not col
 rendered more than once or not answering its slider (picture and size), a size that disagrees
 with ``companion``, the Chinese font not loaded. Each explorer's whole report (the formula,
 companion's size and torch's answer stored with the page) is compared with companion's report on
-every slider setting; search for 池化 must find lesson 05. A screenshot of
+every slider setting; search for 池化 must find lesson 07. A screenshot of
 each page goes to ``build/site-shots/``. Before the pages, a copy of an explorer's page with
 faults put in must fail in each of those ways, so a green run means the checks can see them.
 """

@@ -10,7 +10,7 @@ import re
 EXPLORER = "course-explorer"  # companion.explorers.MARK, tools/website.py
 CJK_FONT = "Course Sans CJK"  # the family tools/site_assets/course.css gives the font
 INJECTED_MARK = "put here by the self-check of make test-site"
-SEARCH_TERM, SEARCH_PAGE = "池化", "05_pooling"
+SEARCH_TERM, SEARCH_PAGE = "池化", "07_pooling"
 
 #: console messages that are not faults of the site, each with its reason; everything else fails a page
 CONSOLE_ALLOWED: list[tuple[str, str]] = [

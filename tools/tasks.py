@@ -148,7 +148,7 @@ def _names_tests(extra: list[str]) -> bool:
 
 
 def warm_experiments(extra: list[str], env: dict[str, str]) -> subprocess.Popen | None:
-    """Start the controlled training runs that lessons 11 and 12, the ledger and their tests share
+    """Start the controlled training runs that lessons 15 and 16, the ledger and their tests share
     (``companion.experiments``, about a minute) in the background, with the workers' own
     environment, so that they are ready or under way when the first worker asks: a worker
     that asks waits for them instead of running them a second time, and without this head
@@ -492,7 +492,7 @@ def lab(extra: list[str]) -> int:
     from tools import workspace
 
     made, outdated = workspace.prepare()
-    text = workspace.report(made, outdated)
+    text = workspace.report(made, outdated, gone=workspace.retired())
     if text:
         print(text, flush=True)
     first = ROOT / workspace.WORKSPACE / "00_overview.ipynb"
@@ -590,7 +590,7 @@ def _main(original: list[str]) -> int:
     sub.add_parser("lab", help="open JupyterLab on your copies of the lessons")
     sub.add_parser("lab-course", help="open JupyterLab on the tracked lessons (instructors)")
     p_update = sub.add_parser("update-lesson", help="a fresh copy of one lesson; yours moves to my-notebooks/old/")
-    p_update.add_argument("lesson", help="the lesson's number or name, e.g. 03 or 03_conv1")
+    p_update.add_argument("lesson", help="the lesson's number or name, e.g. 03 or 04_convolution")
     args, extra = parser.parse_known_args(argv)
     if args.task == "venv":
         return venv_site(args.python) if args.site else venv(args.python)

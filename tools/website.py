@@ -145,7 +145,7 @@ def index_page(readme: str, lessons: list[tuple[str, str]]) -> str:
     return (f"# {title}\n\n{course_description(readme)}\n\n"
             "## 关于本网站\n\n每一课都是仓库里提交的笔记本，连同它的输出：网页上的每个数字、表格和图，"
             "都是 CI 用 nbval 逐格校验过的那一份，建站时不运行任何代码。参考答案默认折叠；"
-            "第 03 课和第 05 课的探索器在网页里就能拖动（公式在浏览器中计算）。\n\n"
+            "第 05 课和第 07 课的探索器在网页里就能拖动（公式在浏览器中计算）。\n\n"
             f"```{{toctree}}\n:caption: 课程\n:maxdepth: 1\n\n{names}\n```\n\n"
             "```{toctree}\n:caption: 参考\n:maxdepth: 1\n\nglossary\ninstructors\n```\n")
 

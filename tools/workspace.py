@@ -84,8 +84,28 @@ def prepare(root: Path = ROOT) -> tuple[list[Path], list[Path]]:
     return made, outdated
 
 
+def retired(root: Path = ROOT) -> list[tuple[Path, str]]:
+    """The learner's copies whose lesson the course no longer has (lessons are renumbered when one
+    is split in two): ``(copy, the lesson it was made from)``, in name order. Only copies the course
+    made are listed (they record their lesson); the learner's own notebooks are not."""
+    import json
+
+    current = {p.relative_to(root).as_posix() for p in notebook_paths(root=root)}
+    found = []
+    folder = root / WORKSPACE
+    for copy in sorted(folder.glob("*.ipynb")) if folder.is_dir() else []:
+        try:
+            origin = json.loads(copy.read_text(encoding="utf-8")).get("metadata", {}).get(ORIGIN, {})
+        except (OSError, ValueError, AttributeError):  # the learner's file, whatever state it is in, is theirs
+            continue
+        lesson = origin.get("lesson") if isinstance(origin, dict) else None
+        if isinstance(lesson, str) and lesson not in current:
+            found.append((copy, lesson))
+    return found
+
+
 def update(name: str, root: Path = ROOT) -> Path:
-    """Replace the learner's copy of lesson ``name`` (``03`` or ``03_conv1``) by a fresh one;
+    """Replace the learner's copy of lesson ``name`` (``03`` or ``04_convolution``) by a fresh one;
     the old copy is moved to ``my-notebooks/old/`` with the time in its name. Returns the
     path of the old copy (or of the new one if there was no old copy)."""
     lessons = [p for p in notebook_paths(root=root) if p.stem == name or p.stem.split("_")[0] == name]
@@ -112,8 +132,9 @@ def update(name: str, root: Path = ROOT) -> Path:
     return moved or target
 
 
-def report(made: list[Path], outdated: list[Path], root: Path = ROOT) -> str:
-    """What ``make lab`` says about the copies, in a few lines."""
+def report(made: list[Path], outdated: list[Path], root: Path = ROOT,
+           gone: list[tuple[Path, str]] = ()) -> str:
+    """What ``make lab`` says about the copies, in a few lines; ``gone`` is what :func:`retired` found."""
     lines = []
     if made:
         lines.append(f"lab: made {len(made)} copies of the lessons in {WORKSPACE}/ — your work is saved there; "
@@ -122,4 +143,8 @@ def report(made: list[Path], outdated: list[Path], root: Path = ROOT) -> str:
         lines.append(f"lab: notebooks/{path.name} has changed since your copy {WORKSPACE}/{path.name} was made; "
                      f"your copy is kept. For the new version: make update-lesson NB={path.stem.split('_')[0]} "
                      f"(your copy moves to {WORKSPACE}/{OLD}/)")
+    for path, lesson in gone:
+        lines.append(f"lab: {WORKSPACE}/{path.name} is your copy of {lesson}, which the course no longer has "
+                     "(the lessons were renumbered); your copy is kept as it is, and the current lessons' copies "
+                     "are beside it (lesson 00's course map says which lesson is which)")
     return "\n".join(lines)

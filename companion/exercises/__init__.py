@@ -1,8 +1,8 @@
-"""Every lesson's exercises by key (``"03.params_rgb"``): questions, expected answers, hints.
+"""Every lesson's exercises by key (``"05.params_rgb"``): questions, expected answers, hints.
 ``companion.checker`` checks a learner's answer against them.
 
 Each lesson's exercises live in one module named after the lesson's notebook:
-``lesson_03_conv1.py`` holds the keys ``03.*`` of ``notebooks/03_conv1.ipynb``, as a list
+``lesson_04_convolution.py`` holds the keys ``03.*`` of ``notebooks/04_convolution.ipynb``, as a list
 ``EXERCISES``. A key is ``NN.name``: the lesson's two digits, a dot, then lower-case letters,
 digits and underscores. A lesson's module is imported only when one of its keys is asked
 for, so a lesson depends on its own exercises alone.
@@ -32,7 +32,7 @@ _LOADED: set[str] = set()
 
 
 def lesson_modules() -> dict[str, str]:
-    """The lessons' exercise modules by lesson number: ``{"03": "lesson_03_conv1", ...}``
+    """The lessons' exercise modules by lesson number: ``{"03": "lesson_04_convolution", ...}``
     (found on disk, not imported)."""
     found: dict[str, str] = {}
     for info in pkgutil.iter_modules(__path__):
@@ -45,7 +45,7 @@ def lesson_modules() -> dict[str, str]:
 
 
 def lesson_module(number: str) -> str | None:
-    """The name of lesson ``number``'s exercise module (``"03"`` → ``"lesson_03_conv1"``), or None."""
+    """The name of lesson ``number``'s exercise module (``"03"`` → ``"lesson_04_convolution"``), or None."""
     return lesson_modules().get(number)
 
 
@@ -68,12 +68,12 @@ def _load(number: str) -> None:
 def get(key: str) -> Exercise:
     """The exercise ``key``; a ``ValueError`` naming the lesson's keys when there is none."""
     if not isinstance(key, str):
-        raise TypeError(f"key must be a string such as '03.params_rgb', got {type(key).__name__}")
+        raise TypeError(f"key must be a string such as '05.params_rgb', got {type(key).__name__}")
     if key not in _REGISTRY and KEY.fullmatch(key):
         _load(key[:2])
     if key not in _REGISTRY:
         lesson = sorted(k for k in _REGISTRY if k[:2] == key[:2]) if KEY.fullmatch(key) else []
-        known = f"lesson {key[:2]} has: {lesson}" if lesson else "a key has the form NN.name, e.g. '03.params_rgb'"
+        known = f"lesson {key[:2]} has: {lesson}" if lesson else "a key has the form NN.name, e.g. '05.params_rgb'"
         raise ValueError(f"exercise {key!r} does not exist; {known}")
     return _REGISTRY[key]
 

@@ -73,13 +73,3 @@ EXERCISES.append(
     )
 )
 
-EXERCISES.append(
-    Exercise(
-        "01.grad_fn_plain",
-        "先想后跑：print((torch.ones(2) * 2).grad_fn is None) 打印 True 还是 False？",
-        lambda: (torch.ones(2) * 2).grad_fn is None,
-        lambda a, e: ("只有参与运算的张量里有需要梯度的（requires_grad=True），结果才带 grad_fn；"
-                      "torch.ones(2) 需要梯度吗？"),
-        kind="bool",
-    )
-)

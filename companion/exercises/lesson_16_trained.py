@@ -1,4 +1,4 @@
-"""The exercises of lesson 12 (训练之后, notebooks/12_trained.ipynb)."""
+"""The exercises of lesson 16 (训练之后, notebooks/16_trained.ipynb)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def _unpooled_over_pooled() -> int:
 
 EXERCISES: list[Exercise] = [
     Exercise(
-        "12.se_1000",
+        "16.se_1000",
         "在 1,000 张测试图上测得准确率 97.0%。把每张图看成一次对错的抽样，这个准确率的标准误是多少个百分点？"
         "（保留一位小数）",
         lambda: 100 * (0.97 * 0.03 / 1000) ** 0.5,
@@ -27,13 +27,13 @@ EXERCISES: list[Exercise] = [
         decimals=1,
     ),
     Exercise(
-        "12.nopool_macs_ratio",
+        "16.nopool_macs_ratio",
         "去掉最大池化后，fc1 处理一张图的乘加次数是原来的几倍（fc1 的输出仍是 128）？",
         lambda: _unpooled_over_pooled(),
         generic("fc1 的乘加次数 = 输入维数 × 输出维数；比一比池化前后每张图的特征图各有多少个数。"),
     ),
     Exercise(
-        "12.overfitting_word",
+        "16.overfitting_word",
         "训练损失 0.004、测试损失 0.11，训练准确率 100%、测试准确率 97.6%。"
         "这是“过拟合”还是“欠拟合”？（填这两个词之一）",
         lambda: "过拟合",

@@ -1,4 +1,4 @@
-"""The exercises of lesson 02 (super(), notebooks/02_super.ipynb)."""
+"""The exercises of lesson 03 (super(), notebooks/03_super.ipynb)."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def _scale_judge() -> Callable[[Any], bool]:
 
 EXERCISES: list[Exercise] = [
     Exercise(
-        "02.diamond_mro_len",
+        "03.diamond_mro_len",
         "class Left(Base)、class Right(Base)、class Child(Left, Right)（Base 直接继承 object）。"
         "len(Child.__mro__) 是多少？",
         lambda: (
@@ -77,13 +77,13 @@ EXERCISES: list[Exercise] = [
         generic("MRO 里每个类恰好出现一次，别忘了最末尾的 object；写出这几个类再 print(Child.__mro__) 验证。"),
     ),
     Exercise(
-        "02.fixed_module_index",
+        "03.fixed_module_index",
         "在 companion.DigitRecognizerFixed.__mro__ 中，nn.Module 的下标（从 0 数起）是多少？",
         lambda: DigitRecognizerFixed.__mro__.index(nn.Module),
         generic("MRO 从类自己开始（下标 0），沿继承链一路向上；DigitRecognizerFixed 继承谁，那个类又继承谁？"),
     ),
     Exercise(
-        "02.next_after_left",
+        "03.next_after_left",
         "先想后跑：四个类都协作地调用 super().__init__()。执行 Child() 时，Left.__init__ 里的 "
         "super().__init__() 调用的是哪个类的 __init__？（写类名，如 \"Base\"）",
         _next_after_left,
@@ -91,7 +91,7 @@ EXERCISES: list[Exercise] = [
         kind="choice",
     ),
     Exercise(
-        "02.scale_module",
+        "03.scale_module",
         "写一个 nn.Module 的子类 Scale：Scale(n) 登记一个名为 weight、形状 (n,)、初值全为 1 的参数；"
         "forward(x) 返回 x * weight。",
         _scale_judge,

@@ -1,4 +1,4 @@
-"""The exercises of lesson 03 (卷积层 conv1, notebooks/03_conv1.ipynb)."""
+"""The exercises of lesson 05 (conv1 的参数与输出尺寸, notebooks/05_conv1.ipynb)."""
 
 from __future__ import annotations
 
@@ -6,31 +6,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..exercise import Exercise, generic, hint_out_size, hint_params, out_len
-from ..params import count_params
+from ..exercise import Exercise, generic, hint_out_size, out_len
 
 __all__ = ["EXERCISES"]
-
-
-def _edge_images(n: int = 9) -> dict[str, torch.Tensor]:
-    ys, xs = torch.meshgrid(torch.arange(n), torch.arange(n), indexing="ij")
-    return {"diagonal": (xs > ys).float(), "vertical": (xs >= n // 2).float(), "horizontal": (ys >= n // 2).float()}
-
-
-def _prefers_diagonal(kernel) -> bool:
-    """True when ``kernel`` (3×3) responds to a top-left-to-bottom-right edge more than to
-    vertical and horizontal edges, by at least 20 % (responses: the largest absolute output)."""
-    k = torch.as_tensor(kernel, dtype=torch.float32)
-    if k.shape != (3, 3):
-        raise ValueError(f"核的形状是 {tuple(k.shape)}，应为 (3, 3)")
-    response = {name: nn.functional.conv2d(img[None, None], k[None, None]).abs().max().item()
-                for name, img in _edge_images().items()}
-    return response["diagonal"] > 1.2 * max(response["vertical"], response["horizontal"])
-
-
-#: the small input and kernel of the hand-computed exercise (its question prints them)
-_X = [[1, 0, 2], [3, 1, 0], [0, 2, 1]]
-_K = [[2, -1], [0, 1]]
 
 
 def _torch_corr2d(x: torch.Tensor, k: torch.Tensor, stride: int = 1, padding: int = 0) -> torch.Tensor:
@@ -57,15 +35,7 @@ def _raises(layer: nn.Module, x: torch.Tensor) -> bool:
 
 EXERCISES: list[Exercise] = [
     Exercise(
-        "03.worked_output",
-        f"输入 X = {_X}，卷积核 K = {_K}（都按行写出）。nn.Conv2d 那样的互相关（核不翻转，步长 1，不填充）"
-        "输出是 2×2。手算输出 [1, 0]（第 1 行、第 0 列，从 0 数起）。",
-        lambda: int(_torch_corr2d(torch.tensor(_X, dtype=torch.float32), torch.tensor(_K, dtype=torch.float32))[1, 0]),
-        generic("输出 [1, 0] 的窗口从输入的第 1 行、第 0 列开始，与 K 同样大小；"
-                "把对齐的格子两两相乘再相加，核不翻转。"),
-    ),
-    Exercise(
-        "03.predict_shape",
+        "05.predict_shape",
         "先别运行，预测 nn.Conv2d(3, 16, kernel_size=5, stride=2, padding=2)(torch.zeros(8, 3, 32, 32)).shape"
         "（答一个元组，例如 (1, 2, 3, 4)）。",
         lambda: tuple(nn.Conv2d(3, 16, kernel_size=5, stride=2, padding=2)(torch.zeros(8, 3, 32, 32)).shape),
@@ -74,7 +44,7 @@ EXERCISES: list[Exercise] = [
         kind="shape",
     ),
     Exercise(
-        "03.predict_raises",
+        "05.predict_raises",
         "先别运行，预测 nn.Conv2d(1, 32, 3)(torch.zeros(4, 3, 28, 28)) 会不会报错"
         "（答 True 表示会报错，False 表示不会）。",
         lambda: _raises(nn.Conv2d(1, 32, 3), torch.zeros(4, 3, 28, 28)),
@@ -82,13 +52,13 @@ EXERCISES: list[Exercise] = [
         kind="bool",
     ),
     Exercise(
-        "03.corr2d",
+        "05.corr2d",
         "写出函数 corr2d(x, k, stride, padding)：x 是一张二维图 (H, W)，k 是一个二维核 (kh, kw)，不一定是正方形；"
         "stride ≥ 1、padding ≥ 0 是整数。返回 nn.Conv2d 的算法（互相关，四周各填充 padding 圈 0，窗口每次挪 stride 格，"
         "没有偏置）给出的二维输出。不许调用 F.conv2d。",
         lambda: _torch_corr2d,
-        lambda a, e: ("从第 2 节的 corr2d_loops 出发：先把 x 四周各填充 padding 圈 0（F.pad），输出 [i, j] 的窗口"
-                      "从填充后的第 i·stride 行、第 j·stride 列开始；输出的高和宽用输出尺寸公式分别算"
+        lambda a, e: ("从第 04 课第 2 节的 corr2d_loops 出发：先把 x 四周各填充 padding 圈 0（F.pad），"
+                      "输出 [i, j] 的窗口从填充后的第 i·stride 行、第 j·stride 列开始；输出的高和宽用输出尺寸公式分别算"
                       "（核的高、宽取自 k.shape，可以不同）。"),
         kind="function",
         cases=_corr2d_cases,
@@ -96,35 +66,21 @@ EXERCISES: list[Exercise] = [
         tolerance=1e-5,
     ),
     Exercise(
-        "03.out_k5_s2_p1",
+        "05.out_k5_s2_p1",
         "nn.Conv2d(1, 8, kernel_size=5, stride=2, padding=1) 作用于 28×28 输入，输出的边长是多少？",
         lambda: out_len(nn.Conv2d(1, 8, kernel_size=5, stride=2, padding=1), 28)[-1],
         hint_out_size,
     ),
     Exercise(
-        "03.out_dilation2",
+        "05.out_dilation2",
         "nn.Conv2d(1, 1, kernel_size=3, dilation=2) 作用于 28×28 输入，输出的边长是多少？",
         lambda: out_len(nn.Conv2d(1, 1, kernel_size=3, dilation=2), 28)[-1],
         generic("空洞（dilation）d 让 k×k 的核覆盖 d(k−1)+1 个像素；再代入输出尺寸公式。"),
     ),
     Exercise(
-        "03.params_rgb",
-        "若输入是 RGB 彩色图（3 通道），nn.Conv2d(3, 32, 3) 有多少个参数？",
-        lambda: count_params(nn.Conv2d(3, 32, 3)),
-        hint_params,
-    ),
-    Exercise(
-        "03.padding_for_14",
+        "05.padding_for_14",
         "nn.Conv2d(1, 1, kernel_size=3, stride=2, padding=p) 作用于 28×28 输入。要让输出正好是 14×14，p 最小取多少？",
         lambda: next(p for p in range(4) if out_len(nn.Conv2d(1, 1, 3, stride=2, padding=p), 28)[-1] == 14),
         generic("把 p 从 0 起逐个代入输出尺寸公式（n = 28、k = 3、s = 2），直到输出等于 14 为止。"),
-    ),
-    Exercise(
-        "03.diagonal_kernel",
-        "设计一个 3×3 的卷积核（嵌套列表、numpy 数组或张量都行），让它对“从左上角到右下角”的斜边反应最强："
-        "在分界线沿这条对角线的明暗图上，它输出的最大绝对值，要比在竖直边缘图和水平边缘图上都大两成以上。",
-        lambda: _prefers_diagonal,
-        lambda a, e: "Sobel 核沿一个方向由负到正；把它转 45°：让核的一个角为正、对角为负，而那条对角线上的三格为 0。",
-        kind="judge",
     ),
 ]

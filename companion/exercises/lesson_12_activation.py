@@ -1,4 +1,4 @@
-"""The exercises of lesson 08 (激活与输出, notebooks/08_activation.ipynb)."""
+"""The exercises of lesson 12 (激活与输出, notebooks/12_activation.ipynb)."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def _log_softmax_hint(answer, expected) -> str:
 
 EXERCISES: list[Exercise] = [
     Exercise(
-        "08.ce_uniform",
+        "12.ce_uniform",
         "10 个类别的 logits 全部相等（例如全是 0）时，nn.CrossEntropyLoss 的损失是多少？（保留 4 位小数）",
         lambda: nn.functional.cross_entropy(torch.zeros(1, 10), torch.tensor([3])).item(),
         lambda a, e: "logits 全相等时 softmax 给每个类别同样的概率；损失是正确类别概率的负对数（自然对数）。",
@@ -61,7 +61,7 @@ EXERCISES: list[Exercise] = [
         decimals=4,
     ),
     Exercise(
-        "08.predict_nll_logits",
+        "12.predict_nll_logits",
         "先别运行，预测 F.nll_loss(torch.tensor([[0.0, 5.0]]), torch.tensor([1])) 的值"
         "（这是把 logits 直接交给 NLLLoss 的错误搭配；保留一位小数）。",
         lambda: F.nll_loss(torch.tensor([[0.0, 5.0]]), torch.tensor([1])).item(),
@@ -70,7 +70,7 @@ EXERCISES: list[Exercise] = [
         decimals=1,
     ),
     Exercise(
-        "08.underflow_gap",
+        "12.underflow_gap",
         "logits 为 [0, g]（float32，g 取整数）时，"
         "torch.log(torch.softmax(logits, 0))[0] 从哪个最小的 g 开始变成 -inf？",
         lambda: next(
@@ -81,7 +81,7 @@ EXERCISES: list[Exercise] = [
                  "比它一半还小的数会被舍入成 0。也可以写个循环直接试。"),
     ),
     Exercise(
-        "08.log_softmax",
+        "12.log_softmax",
         "写出函数 log_softmax(z, dim)：沿第 dim 维计算 log softmax，结果与 F.log_softmax(z, dim=dim) 相同，"
         "z 的数值很大（例如 1000 上下）时也要给出有限的正确结果。"
         "不许调用 torch 自己的 log_softmax、softmax 或 logsumexp。",

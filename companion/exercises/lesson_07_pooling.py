@@ -1,4 +1,4 @@
-"""The exercises of lesson 05 (最大池化, notebooks/05_pooling.ipynb)."""
+"""The exercises of lesson 07 (最大池化, notebooks/07_pooling.ipynb)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import torch
 from torch import nn
 
 from ..exercise import Exercise, generic, hint_out_size, out_len
-from ..params import count_params
 
 __all__ = ["EXERCISES"]
 
@@ -41,41 +40,26 @@ def _pool_hint(answer, expected) -> str:
 
 EXERCISES: list[Exercise] = [
     Exercise(
-        "05.avg_top_left",
-        "对源笔记的 4×4 例子（1 到 16 按行排列）做 F.avg_pool2d(x, 2)，左上角的输出是多少？（保留一位小数）",
-        lambda: nn.functional.avg_pool2d(torch.arange(1.0, 17.0).view(1, 1, 4, 4), 2)[0, 0, 0, 0].item(),
-        lambda a, e: "找出左上角 2×2 窗口里的 4 个数，求它们的平均值（不是最大值）。",
-        kind="float",
-        decimals=1,
-    ),
-    Exercise(
-        "05.out_k3_s2",
+        "07.out_k3_s2",
         "F.max_pool2d(x, kernel_size=3, stride=2) 作用于 conv2 的 24×24 输出，输出边长是多少？",
         lambda: out_len(nn.MaxPool2d(3, stride=2), 24)[-1],
         hint_out_size,
     ),
     Exercise(
-        "05.ceil_mode_25",
+        "07.ceil_mode_25",
         "F.max_pool2d(x, 2, ceil_mode=True) 作用于 25×25 的输入，输出边长是多少？",
         lambda: out_len(nn.MaxPool2d(2, ceil_mode=True), 25)[-1],
         generic("ceil_mode=True 时，除以步长后向上取整：最后那一截不足一个窗口的行列也会单独成为一个输出。"),
     ),
     Exercise(
-        "05.fc1_params_pool3",
-        "若把 DigitRecognizer 的池化改成 F.max_pool2d(x, 3)，fc1（输出仍为 128）需要多少个参数？",
-        lambda: count_params(nn.Linear(nn.functional.max_pool2d(torch.zeros(1, 64, 24, 24), 3)[0].numel(), 128)),
-        generic("先求 24×24 经过 3×3、步长 3 的池化后的边长，再算展平长度 = 64 × 边长²；"
-                 "fc1 的参数 = 展平长度 × 128 + 128。"),
-    ),
-    Exercise(
-        "05.predict_shape",
+        "07.predict_shape",
         "先别运行，预测一下：F.max_pool2d(torch.randn(8, 32, 13, 13), 2) 的形状是什么？（写成元组）",
         lambda: tuple(F.max_pool2d(torch.zeros(8, 32, 13, 13), 2).shape),
         _hint_shape_pool,
         kind="shape",
     ),
     Exercise(
-        "05.max_pool2d",
+        "07.max_pool2d",
         "写出函数 max_pool2d(x, k)：对形状 (N, C, H, W) 的 x 做 k×k 窗口、步长 k 的最大池化，"
         "结果与 F.max_pool2d(x, k) 相同（H、W 不是 k 的倍数时，像 torch 一样丢掉最后放不下一个窗口的行列）。"
         "不许调用 torch 自己的池化函数。",

@@ -1,4 +1,4 @@
-"""The exercises of lesson 07 (全连接层, notebooks/07_linear.ipynb)."""
+"""The exercises of lesson 11 (全连接层, notebooks/11_linear.ipynb)."""
 
 from __future__ import annotations
 
@@ -54,25 +54,25 @@ def _raises(layer: nn.Module, x: torch.Tensor) -> bool:
 
 EXERCISES: list[Exercise] = [
     Exercise(
-        "07.params_fc1_512",
+        "11.params_fc1_512",
         "把 fc1 改成 nn.Linear(9216, 512)，这一层有多少个参数？",
         lambda: count_params(nn.Linear(9216, 512)),
         generic("权重矩阵的形状是 (out_features, in_features)，再给每个输出加一个偏置。"),
     ),
     Exercise(
-        "07.in_features_32",
+        "11.in_features_32",
         "输入换成 1×32×32 的图片、卷积和池化都不变，fc1 的 in_features 要改成多少才能接得上？",
         lambda: _in_features(32),
         generic("两次 3×3 卷积各让边长减 2，2×2 池化再减半；最后乘上 64 个通道。"),
     ),
     Exercise(
-        "07.params_direct",
+        "11.params_direct",
         "如果去掉 fc1，直接用一个 nn.Linear 把展平后的 9216 维特征映射到 10 类，这一层有多少个参数（含偏置）？",
         lambda: count_params(nn.Linear(9216, 10)),
         generic("权重是 10 × 9216，偏置每个输出一个。"),
     ),
     Exercise(
-        "07.predict_shape",
+        "11.predict_shape",
         "先别运行，预测 nn.Linear(12, 5)(torch.zeros(2, 3, 12)).shape（答一个元组，例如 (1, 2, 3)）。",
         lambda: tuple(nn.Linear(12, 5)(torch.zeros(2, 3, 12)).shape),
         lambda a, e: ("nn.Linear 只看输入的最后一维：它必须等于 in_features，并被换成 out_features；"
@@ -80,7 +80,7 @@ EXERCISES: list[Exercise] = [
         kind="shape",
     ),
     Exercise(
-        "07.predict_raises",
+        "11.predict_raises",
         "先别运行，预测 nn.Linear(9216, 128)(torch.zeros(1, 64, 12, 12)) 会不会报错"
         "（答 True 表示会报错，False 表示不会）。",
         lambda: _raises(nn.Linear(9216, 128), torch.zeros(1, 64, 12, 12)),
@@ -88,7 +88,7 @@ EXERCISES: list[Exercise] = [
         kind="bool",
     ),
     Exercise(
-        "07.linear",
+        "11.linear",
         "写出函数 linear(x, weight, bias)：x 的形状是 (*, in_features)（前面可以有任意多个维度），weight 是 "
         "(out_features, in_features)，bias 是 (out_features,) 或 None。结果与 F.linear(x, weight, bias) 相同。"
         "不许调用 F.linear、torch.addmm 或 nn.Linear。",

@@ -1,4 +1,4 @@
-"""The exercises of lesson 09 (训练循环与评估, notebooks/09_training.ipynb)."""
+"""The exercises of lesson 13 (训练循环与评估, notebooks/13_training.ipynb)."""
 
 from __future__ import annotations
 
@@ -42,20 +42,20 @@ def _nll_forbidden() -> dict:
 
 EXERCISES: list[Exercise] = [
     Exercise(
-        "09.steps_per_epoch",
+        "13.steps_per_epoch",
         "用 3,500 张训练图、batch_size=128 训练一轮（最后一个不满的批次也算一步），优化器一共走多少步？",
         lambda: len(torch.arange(3500).split(128)),
         generic("每一步处理一个批次；3500 除以 128 除不尽时，剩下的图单独组成最后一批。"),
     ),
     Exercise(
-        "09.grad_accumulates",
+        "13.grad_accumulates",
         "先别运行，预测：不调用 zero_grad，对同一批数据连做两次前向和 loss.backward()，"
         "参数的 .grad 是只做一次时的几倍？",
         _twice_over_once,
         generic("backward 不会替换 .grad 里已有的数，而是把新算出的梯度加上去；这正是每一步开头要 zero_grad 的原因。"),
     ),
     Exercise(
-        "09.se_val",
+        "13.se_val",
         "网络在 500 张验证图上的准确率是 96%。这个准确率的标准误是多少个百分点？（保留两位小数）",
         lambda: 100 * math.sqrt(0.96 * 0.04 / 500),
         lambda a, e: "标准误是 √(p(1−p)/n)，p 写成小数（0.96），算出来再乘以 100 换成百分点。",
@@ -63,7 +63,7 @@ EXERCISES: list[Exercise] = [
         decimals=2,
     ),
     Exercise(
-        "09.nll_loss",
+        "13.nll_loss",
         "写出函数 nll_loss(log_probs, target)：log_probs 的形状是 (批大小, 类别数)，target 是每个样本正确类别的下标；"
         "返回与 F.nll_loss(log_probs, target) 相同的平均损失。不许调用 torch 自己的 nll_loss 或 cross_entropy。",
         lambda: F.nll_loss,
