@@ -7,21 +7,9 @@ from torch import nn
 
 from ..exercise import Exercise
 
-__all__ = ["EXERCISES", "channel_dropout_rule"]
+__all__ = ["EXERCISES"]
 
 F = nn.functional
-
-
-def channel_dropout_rule(x: torch.Tensor, keep: torch.Tensor, p: float) -> torch.Tensor:
-    """What ``nn.Dropout2d(p)`` computes once its mask is drawn: channels with ``keep`` False
-    become 0, the others are multiplied by 1/(1−p) (torch multiplies by the mask divided by 1−p).
-    ``x`` is (N, C, *), ``keep`` is (N, C)."""
-    if keep.shape != x.shape[:2]:
-        raise ValueError(f"keep has shape {tuple(keep.shape)}; expected (N, C) = {tuple(x.shape[:2])}")
-    if not 0 <= p < 1:
-        raise ValueError(f"p={p!r} must be in [0, 1)")
-    noise = keep.to(x.dtype).div(1 - p)
-    return x * noise.view(*keep.shape, *([1] * (x.dim() - 2)))
 
 
 def _pool_order() -> bool:
