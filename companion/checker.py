@@ -27,7 +27,7 @@ WRONG = "wrong"
 
 def _exercise(key: str):
     if not isinstance(key, str):
-        raise v.wrong_type("key", key, "an exercise's key, a str such as '05.params_rgb'")
+        raise v.wrong_type("key", key, "an exercise's key, a str such as '04.params_rgb'")
     return exercises.get(key)
 
 

@@ -1,8 +1,8 @@
-"""Every lesson's exercises by key (``"05.params_rgb"``): questions, expected answers, hints.
+"""Every lesson's exercises by key (``"04.params_rgb"``): questions, expected answers, hints.
 ``companion.checker`` checks a learner's answer against them.
 
 Each lesson's exercises live in one module named after the lesson's notebook:
-``lesson_04_convolution.py`` holds the keys ``03.*`` of ``notebooks/04_convolution.ipynb``, as a list
+``lesson_04_convolution.py`` holds the keys ``04.*`` of ``notebooks/04_convolution.ipynb``, as a list
 ``EXERCISES``. A key is ``NN.name``: the lesson's two digits, a dot, then lower-case letters,
 digits and underscores. A lesson's module is imported only when one of its keys is asked
 for, so a lesson depends on its own exercises alone.
@@ -68,12 +68,12 @@ def _load(number: str) -> None:
 def get(key: str) -> Exercise:
     """The exercise ``key``; a ``ValueError`` naming the lesson's keys when there is none."""
     if not isinstance(key, str):
-        raise TypeError(f"key must be a string such as '05.params_rgb', got {type(key).__name__}")
+        raise TypeError(f"key must be a string such as '04.params_rgb', got {type(key).__name__}")
     if key not in _REGISTRY and KEY.fullmatch(key):
         _load(key[:2])
     if key not in _REGISTRY:
         lesson = sorted(k for k in _REGISTRY if k[:2] == key[:2]) if KEY.fullmatch(key) else []
-        known = f"lesson {key[:2]} has: {lesson}" if lesson else "a key has the form NN.name, e.g. '05.params_rgb'"
+        known = f"lesson {key[:2]} has: {lesson}" if lesson else "a key has the form NN.name, e.g. '04.params_rgb'"
         raise ValueError(f"exercise {key!r} does not exist; {known}")
     return _REGISTRY[key]
 
