@@ -12,7 +12,7 @@ from torch import nn
 
 from . import _validate as v
 
-__all__ = ["KINDS", "Exercise", "out_len", "generic", "hint_out_size", "hint_params", "hint_shape"]
+__all__ = ["KINDS", "Exercise", "out_len", "raises", "generic", "hint_out_size", "hint_params", "hint_shape"]
 
 #: int | shape | float | bool | choice (a short string, case-insensitive) | judge (``expected()``
 #: returns a function that says whether an answer is right, for answers with many right forms) |
@@ -63,6 +63,21 @@ def out_len(layer: nn.Module, size: int, channels: int = 1) -> tuple[int, ...]:
     v.integer("channels", channels, 1)
     with torch.no_grad():
         return tuple(layer(torch.zeros(1, channels, size, size)).shape)
+
+
+def raises(layer: nn.Module, x: torch.Tensor) -> bool:
+    """Whether ``layer(x)`` refuses its input: True when it raises a ``RuntimeError`` or a
+    ``ValueError`` (what torch raises for a wrong shape or channel count), False when it runs."""
+    if not isinstance(layer, nn.Module):
+        raise v.wrong_type("layer", layer, "an nn.Module")
+    if not isinstance(x, torch.Tensor):
+        raise v.wrong_type("x", x, "a tensor")
+    try:
+        with torch.no_grad():
+            layer(x)
+    except (RuntimeError, ValueError):
+        return True
+    return False
 
 
 def generic(rule: str) -> Callable[[Any, Any], str]:

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..exercise import Exercise, generic, hint_out_size, out_len
+from ..exercise import Exercise, generic, hint_out_size, out_len, raises
 
 __all__ = ["EXERCISES"]
 
@@ -25,14 +25,6 @@ def _corr2d_cases() -> list[tuple[str, tuple]]:
              (torch.randn(xs, generator=g), torch.randn(ks, generator=g), s, p)) for xs, ks, s, p in sizes]
 
 
-def _raises(layer: nn.Module, x: torch.Tensor) -> bool:
-    try:
-        layer(x)
-    except (RuntimeError, ValueError):
-        return True
-    return False
-
-
 EXERCISES: list[Exercise] = [
     Exercise(
         "05.predict_shape",
@@ -47,7 +39,7 @@ EXERCISES: list[Exercise] = [
         "05.predict_raises",
         "先别运行，预测 nn.Conv2d(1, 32, 3)(torch.zeros(4, 3, 28, 28)) 会不会报错"
         "（答 True 表示会报错，False 表示不会）。",
-        lambda: _raises(nn.Conv2d(1, 32, 3), torch.zeros(4, 3, 28, 28)),
+        lambda: raises(nn.Conv2d(1, 32, 3), torch.zeros(4, 3, 28, 28)),
         lambda a, e: "对照权重的形状 (out_channels, in_channels, k, k)：输入的第 1 维必须等于 in_channels。",
         kind="bool",
     ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..exercise import Exercise, generic
+from ..exercise import Exercise, generic, raises
 from ..model import DigitRecognizer, conv_maps
 from ..params import count_params
 
@@ -44,14 +44,6 @@ def _linear_hint(answer, expected) -> str:
             "前面有任意多个维度（也可以一个都没有），线性层只作用在最后一维；bias 可以是 None，这时没有偏置可加。")
 
 
-def _raises(layer: nn.Module, x: torch.Tensor) -> bool:
-    try:
-        layer(x)
-    except (RuntimeError, ValueError):
-        return True
-    return False
-
-
 EXERCISES: list[Exercise] = [
     Exercise(
         "11.params_fc1_512",
@@ -83,7 +75,7 @@ EXERCISES: list[Exercise] = [
         "11.predict_raises",
         "先别运行，预测 nn.Linear(9216, 128)(torch.zeros(1, 64, 12, 12)) 会不会报错"
         "（答 True 表示会报错，False 表示不会）。",
-        lambda: _raises(nn.Linear(9216, 128), torch.zeros(1, 64, 12, 12)),
+        lambda: raises(nn.Linear(9216, 128), torch.zeros(1, 64, 12, 12)),
         lambda a, e: "nn.Linear 只看输入的最后一维，它必须等于 in_features；想想这个输入在送进 fc1 之前少了哪一步。",
         kind="bool",
     ),
