@@ -590,7 +590,7 @@ def _main(original: list[str]) -> int:
     sub.add_parser("lab", help="open JupyterLab on your copies of the lessons")
     sub.add_parser("lab-course", help="open JupyterLab on the tracked lessons (instructors)")
     p_update = sub.add_parser("update-lesson", help="a fresh copy of one lesson; yours moves to my-notebooks/old/")
-    p_update.add_argument("lesson", help="the lesson's number or name, e.g. 03 or 04_convolution")
+    p_update.add_argument("lesson", help="the lesson's number or name, e.g. 04 or 04_convolution")
     args, extra = parser.parse_known_args(argv)
     if args.task == "venv":
         return venv_site(args.python) if args.site else venv(args.python)

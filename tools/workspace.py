@@ -105,7 +105,7 @@ def retired(root: Path = ROOT) -> list[tuple[Path, str]]:
 
 
 def update(name: str, root: Path = ROOT) -> Path:
-    """Replace the learner's copy of lesson ``name`` (``03`` or ``04_convolution``) by a fresh one;
+    """Replace the learner's copy of lesson ``name`` (``04`` or ``04_convolution``) by a fresh one;
     the old copy is moved to ``my-notebooks/old/`` with the time in its name. Returns the
     path of the old copy (or of the new one if there was no old copy)."""
     lessons = [p for p in notebook_paths(root=root) if p.stem == name or p.stem.split("_")[0] == name]
